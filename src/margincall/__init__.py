@@ -1,0 +1,44 @@
+"""margincall: exact, venue-faithful liquidation rules for crypto derivatives.
+
+>>> import margincall as mc
+>>> from decimal import Decimal as D
+>>> policy = mc.load_policy("binance-usdm")
+>>> account = mc.Account(balance=D("500"), positions=[
+...     mc.Position(symbol="BTCUSDT", side="long", size=D("0.02"), entry_price=D("50000"))])
+>>> round(policy.liquidation_price(account, "BTCUSDT", marks={"BTCUSDT": D("50000")}), 2)
+Decimal('25100.40')
+"""
+
+from margincall.account import Account, MarginMode, Position, PositionMode, Side
+from margincall.config import PolicySpec, Source
+from margincall.errors import InvalidInputError, MargincallError, PluginError, PolicyError
+from margincall.health import Health
+from margincall.hookspecs import hookimpl
+from margincall.market import Market
+from margincall.policy import Policy, PositionRisk, available_policies, load_policy
+from margincall.tiers import Tier
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Account",
+    "Health",
+    "InvalidInputError",
+    "MarginMode",
+    "MargincallError",
+    "Market",
+    "PluginError",
+    "Policy",
+    "PolicyError",
+    "PolicySpec",
+    "Position",
+    "PositionMode",
+    "PositionRisk",
+    "Side",
+    "Source",
+    "Tier",
+    "__version__",
+    "available_policies",
+    "hookimpl",
+    "load_policy",
+]

@@ -1,0 +1,402 @@
+"""Policy TOML: the schema, exact parsing, ``extends``, validation, and the one error type.
+
+A policy file is data only: numbers are parsed as exact Decimals (``parse_float=Decimal``),
+every key is checked against the schema (an unknown key is an error), every tier table is
+checked for gaps, overlaps, negative rates and maintenance amounts that contradict the
+recursion, and all problems are reported together in one :class:`~margincall.errors.PolicyError`
+whose lines name the file, the key path and the reason. A file can name plugins, never code.
+The schema is documented in ``docs/policy-schema.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+import cattrs
+from cattrs.preconf.tomllib import make_converter
+
+from margincall.decimals import ONE, ZERO, exact, to_decimal
+from margincall.errors import InvalidInputError, PolicyError
+from margincall.market import ContractType, Market
+from margincall.tiers import Tier, recursive_amounts
+from margincall.waterfall import DeficitStage
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+SCHEMA_VERSION = 1
+
+Grade = Literal["official", "official-copy", "secondary", "derived"]
+
+
+@attrs.frozen
+class TierSpec:
+    min_notional: Decimal
+    max_notional: Decimal
+    max_leverage: Decimal
+    maintenance_margin_rate: Decimal
+    maintenance_amount: Decimal | None = None
+
+
+@attrs.frozen
+class FeeRates:
+    """``[fees]``: rates charged on the value traded."""
+
+    maker: Decimal
+    taker: Decimal
+    liquidation: Decimal
+
+
+@attrs.frozen
+class FeeOverrides:
+    """``[markets.SYMBOL.fees]``: per-market rates replacing the policy's ``[fees]``."""
+
+    maker: Decimal | None = None
+    taker: Decimal | None = None
+    liquidation: Decimal | None = None
+
+
+@attrs.frozen
+class MarketSpec:
+    contract_type: ContractType
+    contract_size: Decimal
+    tick_size: Decimal
+    lot_size: Decimal
+    settlement_currency: str
+    tiers: tuple[TierSpec, ...]
+    fees: FeeOverrides = FeeOverrides()
+
+
+@attrs.frozen
+class Source:
+    """One public source behind the policy: what rule it supports, where, and its date."""
+
+    rule: str
+    url: str
+    date: str
+    grade: Grade
+
+
+@attrs.frozen
+class InsuranceFundSpec:
+    initial_balance: Decimal = ZERO
+    max_net_notional_ratio: Decimal | None = None
+    surplus_to: Literal["insurance-fund", "trader"] = "insurance-fund"
+
+
+@attrs.frozen
+class DeficitSpec:
+    waterfall: tuple[DeficitStage, ...]
+
+
+@attrs.frozen
+class AdlSpec:
+    price: Literal["bankruptcy", "mark"] = "bankruptcy"
+    fee: Literal["none", "maker", "taker"] = "none"
+
+
+@attrs.frozen
+class ChasingSpec:
+    annual_interest_rate: Decimal = ZERO
+
+
+@attrs.frozen
+class PolicySpec:
+    """A policy file, validated. See ``docs/policy-schema.md`` for every key."""
+
+    schema_version: int
+    name: str
+    venue: str
+    description: str
+    plugins: tuple[str, ...]
+    parameters_date: str
+    sources: tuple[Source, ...]
+    fees: FeeRates
+    markets: Mapping[str, MarketSpec]
+    deficit: DeficitSpec
+    insurance_fund: InsuranceFundSpec = InsuranceFundSpec()
+    adl: AdlSpec = AdlSpec()
+    chasing: ChasingSpec = ChasingSpec()
+
+
+# --- the converter ------------------------------------------------------------------------
+
+
+def _strict_decimal(value: object, _: object) -> Decimal:
+    if isinstance(value, (Decimal, int, str)) and not isinstance(value, bool):
+        return to_decimal(value, "value")
+    raise InvalidInputError(f"expected a number, got {type(value).__name__} {value!r}")
+
+
+def _strict_int(value: object, _: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise InvalidInputError(f"expected an integer, got {type(value).__name__} {value!r}")
+
+
+def _strict_str(value: object, _: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dt.date):  # TOML dates (parameters_date = 2024-10-24)
+        return value.isoformat()
+    raise InvalidInputError(f"expected a string, got {type(value).__name__} {value!r}")
+
+
+def _converter() -> cattrs.Converter:
+    converter = make_converter(forbid_extra_keys=True)
+    converter.register_structure_hook(Decimal, _strict_decimal)
+    converter.register_structure_hook(int, _strict_int)
+    converter.register_structure_hook(str, _strict_str)
+    converter.register_unstructure_hook(Decimal, str)
+    return converter
+
+
+CONVERTER = _converter()
+
+_LITERAL = re.compile(r"\((.*) not in literal typing\.Literal\[(.*)\]\)")
+_PATH_KEY = re.compile(r"\['([^']*)'\]")
+
+
+def _format_exception(exc: BaseException, type_: type | None) -> str:
+    if isinstance(exc, InvalidInputError):
+        return str(exc).removeprefix("value: ")
+    match = _LITERAL.search(str(exc))
+    if match:
+        return f"must be one of {match.group(2)}; got {match.group(1)!r}"
+    return cattrs.v.format_exception(exc, type_)
+
+
+def _structure_problems(error: Exception, origin: str) -> list[str]:
+    problems = []
+    for line in cattrs.transform_error(error, path="$", format_exception=_format_exception):
+        message, _, path = line.rpartition(" @ ")
+        key = _PATH_KEY.sub(r".\1", path).removeprefix("$").removeprefix(".")
+        problems.append(f"{origin}: {key or '(top level)'}: {message}")
+    return problems
+
+
+# --- reading, extends, validation ---------------------------------------------------------
+
+Resolver = Callable[[str, str], tuple[str, str]]
+"""``resolve(reference, origin) -> (text, origin)``: finds the policy an ``extends`` names."""
+
+
+def parse_toml(text: str, origin: str) -> dict[str, Any]:
+    """Parse TOML with every float as an exact Decimal."""
+    try:
+        return tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as error:
+        raise PolicyError(f"{origin}: invalid TOML: {error}") from None
+
+
+def _merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """Child over parent: tables merge key by key, arrays and values replace, except
+    ``sources``, which accumulate (a variant keeps its parent's provenance)."""
+    merged = dict(parent)
+    for key, value in child.items():
+        old = merged.get(key)
+        if isinstance(old, dict) and isinstance(value, dict):
+            merged[key] = _merge(old, value)
+        elif key == "sources" and isinstance(old, list) and isinstance(value, list):
+            merged[key] = old + value
+        else:
+            merged[key] = value
+    return merged
+
+
+def _with_parents(
+    raw: dict[str, Any], origin: str, resolve: Resolver, chain: tuple[str, ...]
+) -> dict[str, Any]:
+    reference = raw.pop("extends", None)
+    if reference is None:
+        return raw
+    if not isinstance(reference, str):
+        raise PolicyError(f"{origin}: extends: expected a policy name or path, got {reference!r}")
+    if "name" not in raw:
+        raise PolicyError(f"{origin}: name: a policy that extends another needs its own name")
+    text, parent_origin = resolve(reference, origin)
+    if parent_origin in chain:
+        cycle = " -> ".join((*chain, parent_origin))
+        raise PolicyError(f"{origin}: extends: cycle {cycle}")
+    parent = _with_parents(
+        parse_toml(text, parent_origin), parent_origin, resolve, (*chain, parent_origin)
+    )
+    return _merge(parent, raw)
+
+
+def _fee_problems(fees: FeeRates | FeeOverrides, key: str) -> list[str]:
+    problems = []
+    for name in ("maker", "taker", "liquidation"):
+        rate = getattr(fees, name)
+        if rate is not None and not (-ONE < rate < ONE):
+            problems.append(f"{key}.{name}: must be a fraction between -1 and 1, got {rate}")
+        if name == "liquidation" and rate is not None and rate < 0:
+            problems.append(f"{key}.{name}: must be >= 0, got {rate}")
+    return problems
+
+
+def _tier_problems(tiers: tuple[TierSpec, ...], key: str) -> list[str]:
+    if not tiers:
+        return [f"{key}: at least one tier is required"]
+    problems = []
+    amounts = recursive_amounts(
+        [t.min_notional for t in tiers], [t.maintenance_margin_rate for t in tiers]
+    )
+    for k, tier in enumerate(tiers):
+        at = f"{key}[{k}]"
+        rate, lev = tier.maintenance_margin_rate, tier.max_leverage
+        if k == 0 and tier.min_notional != 0:
+            problems.append(f"{at}.min_notional: the first tier must start at 0, got {tier.min_notional}")
+        if k > 0:
+            previous = tiers[k - 1]
+            if tier.min_notional > previous.max_notional:
+                problems.append(
+                    f"{at}.min_notional: {tier.min_notional} leaves a gap after "
+                    f"tiers[{k - 1}].max_notional {previous.max_notional}"
+                )
+            elif tier.min_notional < previous.max_notional:
+                problems.append(
+                    f"{at}.min_notional: {tier.min_notional} overlaps "
+                    f"tiers[{k - 1}], which ends at {previous.max_notional}"
+                )
+            if rate < previous.maintenance_margin_rate:
+                problems.append(
+                    f"{at}.maintenance_margin_rate: {rate} is below the previous tier's "
+                    f"{previous.maintenance_margin_rate}; rates must not fall as positions grow"
+                )
+        if tier.max_notional <= tier.min_notional:
+            problems.append(
+                f"{at}.max_notional: {tier.max_notional} must be above min_notional {tier.min_notional}"
+            )
+        if not ZERO <= rate < ONE:
+            problems.append(f"{at}.maintenance_margin_rate: must be >= 0 and < 1, got {rate}")
+        if lev <= 0:
+            problems.append(f"{at}.max_leverage: must be > 0, got {lev}")
+        elif rate * lev >= 1:
+            problems.append(
+                f"{at}.maintenance_margin_rate: {rate} is not below the initial margin rate "
+                f"1/max_leverage = 1/{lev}; a position would be liquidated as it opens"
+            )
+        given = tier.maintenance_amount
+        if given is not None and given != amounts[k]:
+            recursion = (
+                "the first tier's amount is 0"
+                if k == 0
+                else f"the recursion gives {amounts[k]} = {amounts[k - 1]} + "
+                f"{tier.min_notional} × ({rate} − {tiers[k - 1].maintenance_margin_rate})"
+            )
+            problems.append(f"{at}.maintenance_amount: {given} contradicts the recursion: {recursion}")
+    return problems
+
+
+def _semantic_problems(spec: PolicySpec) -> list[str]:
+    problems = []
+    if spec.schema_version != SCHEMA_VERSION:
+        problems.append(
+            f"schema_version: this margincall reads schema {SCHEMA_VERSION}, got {spec.schema_version}"
+        )
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", spec.name):
+        problems.append(f"name: {spec.name!r} must be lower-case letters, digits, '.', '_' or '-'")
+    if not spec.sources:
+        problems.append("sources: cite at least one public source for the policy's rules")
+    problems += _fee_problems(spec.fees, "fees")
+    if not spec.markets:
+        problems.append("markets: at least one market is required")
+    for symbol, market in spec.markets.items():
+        key = f"markets.{symbol}"
+        if market.contract_size <= 0:
+            problems.append(f"{key}.contract_size: must be > 0, got {market.contract_size}")
+        for step in ("tick_size", "lot_size"):
+            if getattr(market, step) <= 0:
+                problems.append(f"{key}.{step}: must be > 0, got {getattr(market, step)}")
+        problems += _fee_problems(market.fees, f"{key}.fees")
+        problems += _tier_problems(market.tiers, f"{key}.tiers")
+    if not spec.deficit.waterfall:
+        problems.append("deficit.waterfall: list at least one stage")
+    for k, stage in enumerate(spec.deficit.waterfall):
+        if stage in spec.deficit.waterfall[:k]:
+            problems.append(f"deficit.waterfall[{k}]: {stage!r} is listed twice")
+    if spec.insurance_fund.initial_balance < 0:
+        problems.append(
+            f"insurance_fund.initial_balance: must be >= 0, got {spec.insurance_fund.initial_balance}"
+        )
+    ratio = spec.insurance_fund.max_net_notional_ratio
+    if ratio is not None and ratio < 0:
+        problems.append(f"insurance_fund.max_net_notional_ratio: must be >= 0, got {ratio}")
+    if spec.chasing.annual_interest_rate < 0:
+        problems.append(
+            f"chasing.annual_interest_rate: must be >= 0, got {spec.chasing.annual_interest_rate}"
+        )
+    return problems
+
+
+def load_spec(text: str, origin: str, resolve: Resolver) -> PolicySpec:
+    """Parse, merge parents, structure and validate one policy; raise one PolicyError."""
+    with exact():
+        raw = _with_parents(parse_toml(text, origin), origin, resolve, (origin,))
+        try:
+            spec = CONVERTER.structure(raw, PolicySpec)
+        except Exception as error:  # cattrs raises exception groups of every problem
+            raise PolicyError(_structure_problems(error, origin)) from None
+        problems = _semantic_problems(spec)
+    if problems:
+        raise PolicyError([f"{origin}: {p}" for p in problems])
+    return spec
+
+
+def build_markets(spec: PolicySpec) -> dict[str, Market]:
+    """The runtime markets of a validated spec: fees resolved, maintenance amounts derived."""
+    markets = {}
+    for symbol, m in spec.markets.items():
+        amounts = recursive_amounts(
+            [t.min_notional for t in m.tiers], [t.maintenance_margin_rate for t in m.tiers]
+        )
+        tiers = tuple(
+            Tier(t.min_notional, t.max_notional, t.max_leverage, t.maintenance_margin_rate, a)
+            for t, a in zip(m.tiers, amounts)
+        )
+        fees = spec.fees
+        markets[symbol] = Market(
+            symbol=symbol,
+            contract_type=m.contract_type,
+            contract_size=m.contract_size,
+            tick_size=m.tick_size,
+            lot_size=m.lot_size,
+            settlement_currency=m.settlement_currency,
+            tiers=tiers,
+            liquidation_fee_rate=_pick(m.fees.liquidation, fees.liquidation),
+            maker_fee_rate=_pick(m.fees.maker, fees.maker),
+            taker_fee_rate=_pick(m.fees.taker, fees.taker),
+        )
+    return markets
+
+
+def _pick(override: Decimal | None, default: Decimal) -> Decimal:
+    return default if override is None else override
+
+
+def resolve_path(reference: str, origin: str) -> Path | None:
+    """The file an ``extends`` path names, relative to the file that names it; None when
+    ``reference`` is a policy name rather than a path."""
+    if not reference.endswith(".toml"):
+        return None
+    path = Path(reference)
+    if not path.is_absolute():
+        base = Path(origin).parent if Path(origin).is_file() else Path.cwd()
+        path = base / path
+    return path
+
+
+def unstructure(spec: PolicySpec) -> dict[str, Any]:
+    """The spec as plain TOML-ready data (Decimals as exact strings)."""
+    data: dict[str, Any] = CONVERTER.unstructure(spec)
+    return data

@@ -1,0 +1,58 @@
+"""Markets: the contract a position is in, and how its value and PnL are measured."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+import attrs
+
+from margincall.tiers import Tier
+
+ContractType = Literal["linear", "inverse"]
+
+
+@attrs.frozen
+class Market:
+    """A perpetual or futures contract as one policy sees it.
+
+    ``contract_size`` converts a position's ``size`` (contracts) into its exposure: base units
+    for linear contracts (Binance USDⓈ-M quotes sizes in base units, so 1), quote units (USD
+    face value) for inverse ones. Position value and PnL are in ``settlement_currency``:
+
+    * linear:  value = size * contract_size * price;   PnL = side * size * contract_size * (P - E)
+    * inverse: value = size * contract_size / price;   PnL = side * size * contract_size * (1/E - 1/P)
+
+    ``tick_size`` is the price step and ``lot_size`` the size step (contracts) of orders.
+    """
+
+    symbol: str
+    contract_type: ContractType
+    contract_size: Decimal
+    tick_size: Decimal
+    lot_size: Decimal
+    settlement_currency: str
+    tiers: tuple[Tier, ...]
+    liquidation_fee_rate: Decimal
+    maker_fee_rate: Decimal
+    taker_fee_rate: Decimal
+
+    @property
+    def inverse(self) -> bool:
+        return self.contract_type == "inverse"
+
+    def exposure(self, size: Decimal) -> Decimal:
+        """``size * contract_size``: base units (linear) or quote face value (inverse)."""
+        return size * self.contract_size
+
+    def value(self, size: Decimal, price: Decimal) -> Decimal:
+        """Position value in the settlement currency at ``price``."""
+        exposure = size * self.contract_size
+        return exposure / price if self.inverse else exposure * price
+
+    def pnl(self, sign: int, size: Decimal, entry: Decimal, price: Decimal) -> Decimal:
+        """PnL in the settlement currency of ``size`` contracts opened at ``entry``, at ``price``."""
+        exposure = size * self.contract_size
+        if self.inverse:
+            return sign * exposure * (1 / entry - 1 / price)
+        return sign * exposure * (price - entry)

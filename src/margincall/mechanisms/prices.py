@@ -1,0 +1,17 @@
+"""Default liquidation and bankruptcy prices: the exact roots of the margin equation
+(:mod:`margincall.pricing`), maintenance margin measured at the price itself."""
+
+from __future__ import annotations
+
+from margincall.hookspecs import hookimpl
+from margincall.pricing import PriceProblem, PriceSolution, solve
+
+
+@hookimpl
+def margincall_liquidation_price(problem: PriceProblem) -> PriceSolution:
+    return solve(problem, maintenance=True)
+
+
+@hookimpl
+def margincall_bankruptcy_price(problem: PriceProblem) -> PriceSolution:
+    return solve(problem, maintenance=False)

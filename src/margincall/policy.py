@@ -1,0 +1,569 @@
+"""The typed :class:`Policy` facade: one venue's rules, ready to compute with.
+
+A policy is built from a validated :class:`~margincall.config.PolicySpec` and its own plugin
+manager: the default mechanisms first, then the plugins its TOML lists. Each hook's
+implementations are resolved once, here, into plain callables; no computation goes through
+``pm.hook``. Every public method runs in margincall's own decimal context.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import attrs
+import pluggy
+
+from margincall.account import Account, Position, Side
+from margincall.config import PolicySpec, Source, build_markets, load_spec, resolve_path
+from margincall.decimals import ZERO, exact, positive
+from margincall.errors import InvalidInputError, PluginError, PolicyError
+from margincall.health import Health
+from margincall.market import Market
+from margincall.pricing import Leg, PriceProblem, PriceSolution
+from margincall.registry import BLOCK_ENV, Registry, default_registry, new_manager
+from margincall.tiers import Tier, tier_index
+from margincall.waterfall import (
+    AdlCandidate,
+    AdlFill,
+    LiquidationAction,
+    Pool,
+    PoolPosition,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _exact(method: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with exact():
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
+def _resolve(manager: pluggy.PluginManager, name: str) -> Callable[..., Any]:
+    """The hook's implementations as one plain callable taking the spec's arguments
+    positionally, calling them in pluggy's order until one returns non-None."""
+    caller = getattr(manager.hook, name)
+    impls = caller.get_hookimpls()
+    wrappers = [i.plugin_name for i in impls if i.hookwrapper or i.wrapper]
+    if wrappers:
+        raise PluginError(
+            f"{name}: hook wrappers are not supported (resolved once per policy); "
+            f"offending plugins: {', '.join(wrappers)}"
+        )
+    argnames = caller.spec.argnames
+    functions = []
+    for impl in reversed(impls):
+        indices = [argnames.index(arg) for arg in impl.argnames]
+        function = impl.function
+        if indices == list(range(len(argnames))):
+            functions.append(function)
+        else:
+            functions.append(
+                lambda *args, _f=function, _i=tuple(indices): _f(*(args[i] for i in _i))
+            )
+
+    def first_result(*args: Any) -> Any:
+        for function in functions:
+            result = function(*args)
+            if result is not None:
+                return result
+        raise PluginError(f"no plugin returned a result for {name}")
+
+    return functions[0] if len(functions) == 1 else first_result
+
+
+@attrs.frozen
+class PositionRisk:
+    """One position's risk figures at its mark (``risk`` output). Tiers are 1-based."""
+
+    symbol: str
+    side: Side
+    margin_mode: str
+    size: Decimal
+    entry_price: Decimal
+    mark_price: Decimal
+    value: Decimal
+    unrealized_pnl: Decimal
+    tier: int
+    maintenance_margin_rate: Decimal
+    maintenance_margin: Decimal
+    margin_balance: Decimal
+    margin_ratio: Decimal | None
+    liquidatable: bool
+    liquidation_price: Decimal | None
+    liquidation_tier: int | None
+    bankruptcy_price: Decimal | None
+
+
+class Policy:
+    """A venue's liquidation policy. Build one with :func:`margincall.load_policy`."""
+
+    def __init__(
+        self, spec: PolicySpec, manager: pluggy.PluginManager, origin: str
+    ) -> None:
+        self.spec = spec
+        self.origin = origin
+        self.markets: Mapping[str, Market] = build_markets(spec)
+        self.plugins: tuple[str, ...] = tuple(
+            name for name, _ in manager.list_name_plugin() if name is not None
+        )
+        self._manager = manager
+        hook = functools.partial(_resolve, manager)
+        self._maintenance_tiers = hook("margincall_maintenance_tiers")
+        self._initial_margin = hook("margincall_initial_margin")
+        self._is_liquidatable = hook("margincall_is_liquidatable")
+        self._liquidation_price = hook("margincall_liquidation_price")
+        self._bankruptcy_price = hook("margincall_bankruptcy_price")
+        self._liquidation_action = hook("margincall_liquidation_action")
+        self._trading_fee = hook("margincall_trading_fee")
+        self._liquidation_fee = hook("margincall_liquidation_fee")
+        self._takeover_capacity = hook("margincall_takeover_capacity")
+        self._adl_score = hook("margincall_adl_score")
+        self._adl_allocate = hook("margincall_adl_allocate")
+        self._clawback = hook("margincall_clawback")
+        self._debt_interest = hook("margincall_debt_interest")
+
+    # --- description ----------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def venue(self) -> str:
+        return self.spec.venue
+
+    @property
+    def description(self) -> str:
+        return self.spec.description
+
+    @property
+    def parameters_date(self) -> str:
+        return self.spec.parameters_date
+
+    @property
+    def sources(self) -> tuple[Source, ...]:
+        return self.spec.sources
+
+    def __repr__(self) -> str:
+        return f"<Policy {self.name} ({self.venue}, parameters of {self.parameters_date})>"
+
+    def market(self, symbol: str) -> Market:
+        """The market ``symbol``, or InvalidInputError naming the known ones."""
+        try:
+            return self.markets[symbol]
+        except (KeyError, TypeError):
+            known = ", ".join(sorted(self.markets))
+            raise InvalidInputError(
+                f"unknown symbol {symbol!r} for policy {self.name}; it knows {known}"
+            ) from None
+
+    # --- per-position figures -------------------------------------------------------------
+
+    def tiers(self, position: Position) -> tuple[Tier, ...]:
+        """The tier table that sets ``position``'s maintenance margin."""
+        tiers: tuple[Tier, ...] = self._maintenance_tiers(
+            self.spec, self.market(position.symbol), position
+        )
+        return tiers
+
+    def _requirement(self, position: Position, value: Decimal) -> tuple[Decimal, int, Tier]:
+        tiers = self.tiers(position)
+        index = tier_index(tiers, value)
+        return tiers[index].maintenance_margin(value), index, tiers[index]
+
+    def isolated_margin(self, position: Position) -> Decimal:
+        """The margin of an isolated position: ``margin``, or value at entry / leverage."""
+        if position.margin is not None:
+            return position.margin
+        if position.leverage is None:
+            raise InvalidInputError(f"position {position.symbol} has neither margin nor leverage")
+        market = self.market(position.symbol)
+        return market.value(position.size, position.entry_price) / position.leverage
+
+    # --- input checks ---------------------------------------------------------------------
+
+    def _marks(self, marks: Mapping[str, object] | None) -> dict[str, Decimal]:
+        if marks is None:
+            return {}
+        if not isinstance(marks, Mapping):
+            raise InvalidInputError(f"marks: expected a mapping of symbol to price, got {marks!r}")
+        checked = {}
+        for symbol, price in marks.items():
+            self.market(symbol)
+            checked[symbol] = positive(price, f"mark price of {symbol}")
+        return checked
+
+    @staticmethod
+    def _mark(marks: Mapping[str, Decimal], symbol: str, why: str) -> Decimal:
+        try:
+            return marks[symbol]
+        except KeyError:
+            raise InvalidInputError(f"marks: a mark price for {symbol} is needed ({why})") from None
+
+    def _check(self, account: Account) -> None:
+        if not isinstance(account, Account):
+            raise InvalidInputError(f"expected an Account, got {type(account).__name__}")
+        currencies = set()
+        for position in account.positions:
+            market = self.market(position.symbol)
+            if not position.isolated:
+                currencies.add(market.settlement_currency)
+        if len(currencies) > 1:
+            raise InvalidInputError(
+                f"account: cross positions settle in {', '.join(sorted(currencies))}; "
+                "a cross account has one settlement currency, use one Account per currency"
+            )
+
+    @staticmethod
+    def _select(account: Account, symbol: str, side: str | None) -> Position:
+        legs = account.legs(symbol)
+        if side is not None:
+            if side not in ("long", "short"):
+                raise InvalidInputError(f"side: must be 'long' or 'short', got {side!r}")
+            legs = tuple(p for p in legs if p.side == side)
+        if not legs:
+            which = f"{side} " if side else ""
+            raise InvalidInputError(f"account holds no {which}{symbol} position")
+        if len(legs) > 1:
+            raise InvalidInputError(
+                f"account holds a long and a short {symbol} position (hedge mode); "
+                "pass side='long' or side='short'"
+            )
+        return legs[0]
+
+    # --- pools ----------------------------------------------------------------------------
+
+    def _position_terms(
+        self, position: Position, marks: Mapping[str, Decimal]
+    ) -> tuple[Decimal, Decimal, Decimal, int, Tier]:
+        """(value, unrealised PnL, maintenance margin, tier index, tier) at the mark."""
+        market = self.market(position.symbol)
+        mark = self._mark(marks, position.symbol, "position valued at mark")
+        value = market.value(position.size, mark)
+        pnl = market.pnl(position.sign, position.size, position.entry_price, mark)
+        mm, index, tier = self._requirement(position, value)
+        return value, pnl, mm, index, tier
+
+    def _problem(
+        self, account: Account, position: Position, marks: Mapping[str, Decimal]
+    ) -> PriceProblem:
+        market = self.market(position.symbol)
+        if position.isolated:
+            members = (position,)
+            collateral, others_mm = self.isolated_margin(position), ZERO
+        else:
+            members = tuple(p for p in account.legs(position.symbol) if not p.isolated)
+            collateral, others_mm = account.balance, ZERO
+            for other in account.positions:
+                if other.isolated or other.symbol == position.symbol:
+                    continue
+                _, pnl, mm, _, _ = self._position_terms(other, marks)
+                collateral += pnl
+                others_mm += mm
+        legs = tuple(
+            Leg(p.sign, market.exposure(p.size), p.entry_price, self.tiers(p)) for p in members
+        )
+        return PriceProblem(market, legs, collateral, others_mm, marks.get(position.symbol))
+
+    def _health(
+        self, account: Account, position: Position, marks: Mapping[str, Decimal]
+    ) -> Health:
+        members = (
+            (position,) if position.isolated else tuple(p for p in account.positions if not p.isolated)
+        )
+        balance = self.isolated_margin(position) if position.isolated else account.balance
+        mm = im = ZERO
+        for member in members:
+            value, pnl, requirement, _, _ = self._position_terms(member, marks)
+            balance += pnl
+            mm += requirement
+            im += self._initial_margin(self.spec, self.market(member.symbol), member, value)
+        return Health(balance, mm, im)
+
+    # --- public figures -------------------------------------------------------------------
+
+    @_exact
+    def maintenance_margin(
+        self, account: Account, symbol: str, *, marks: Mapping[str, object], side: str | None = None
+    ) -> Decimal:
+        """Maintenance margin of the ``symbol`` position at its mark, in settlement currency."""
+        self._check(account)
+        position = self._select(account, symbol, side)
+        return self._position_terms(position, self._marks(marks))[2]
+
+    @_exact
+    def initial_margin(
+        self, account: Account, symbol: str, *, marks: Mapping[str, object], side: str | None = None
+    ) -> Decimal:
+        """Initial margin of the ``symbol`` position at its mark."""
+        self._check(account)
+        position = self._select(account, symbol, side)
+        checked = self._marks(marks)
+        value = self._position_terms(position, checked)[0]
+        result: Decimal = self._initial_margin(
+            self.spec, self.market(symbol), position, value
+        )
+        return result
+
+    @_exact
+    def health(
+        self, account: Account, symbol: str, *, marks: Mapping[str, object], side: str | None = None
+    ) -> Health:
+        """Health of the pool holding the ``symbol`` position: the account's cross pool, or
+        the isolated position itself."""
+        self._check(account)
+        return self._health(account, self._select(account, symbol, side), self._marks(marks))
+
+    def margin_ratio(
+        self, account: Account, symbol: str, *, marks: Mapping[str, object], side: str | None = None
+    ) -> Decimal | None:
+        """Maintenance margin over margin balance of the position's pool (liquidation at 1);
+        None when the margin balance is <= 0."""
+        return self.health(account, symbol, marks=marks, side=side).margin_ratio
+
+    @_exact
+    def is_liquidatable(
+        self, account: Account, symbol: str, *, marks: Mapping[str, object], side: str | None = None
+    ) -> bool:
+        """Whether the pool holding the ``symbol`` position is in liquidation at these marks."""
+        self._check(account)
+        health = self._health(account, self._select(account, symbol, side), self._marks(marks))
+        return bool(self._is_liquidatable(self.spec, health))
+
+    def _solve(
+        self,
+        which: Callable[..., PriceSolution],
+        account: Account,
+        symbol: str,
+        marks: Mapping[str, object] | None,
+        side: str | None,
+    ) -> PriceSolution:
+        self._check(account)
+        position = self._select(account, symbol, side)
+        return which(self.spec, self._problem(account, position, self._marks(marks)))
+
+    @_exact
+    def liquidation_price(
+        self,
+        account: Account,
+        symbol: str,
+        *,
+        marks: Mapping[str, object] | None = None,
+        side: str | None = None,
+    ) -> Decimal | None:
+        """Mark price of ``symbol`` at which the position's pool is liquidated, the other
+        symbols held at ``marks``; None where no positive price exists. An isolated position
+        needs no marks; a cross one needs the marks of the account's other cross symbols."""
+        return self._solve(self._liquidation_price, account, symbol, marks, side).price
+
+    @_exact
+    def bankruptcy_price(
+        self,
+        account: Account,
+        symbol: str,
+        *,
+        marks: Mapping[str, object] | None = None,
+        side: str | None = None,
+    ) -> Decimal | None:
+        """Mark price of ``symbol`` at which the position's pool has zero margin balance."""
+        return self._solve(self._bankruptcy_price, account, symbol, marks, side).price
+
+    @_exact
+    def risk(self, account: Account, *, marks: Mapping[str, object]) -> tuple[PositionRisk, ...]:
+        """Every position's risk figures at ``marks`` (which must price every position)."""
+        self._check(account)
+        checked = self._marks(marks)
+        rows = []
+        for position in account.positions:
+            value, pnl, mm, index, tier = self._position_terms(position, checked)
+            health = self._health(account, position, checked)
+            problem = self._problem(account, position, checked)
+            liq = self._liquidation_price(self.spec, problem)
+            leg = next(i for i, p in enumerate(self._members(account, position)) if p is position)
+            rows.append(
+                PositionRisk(
+                    symbol=position.symbol,
+                    side=position.side,
+                    margin_mode=position.margin_mode,
+                    size=position.size,
+                    entry_price=position.entry_price,
+                    mark_price=checked[position.symbol],
+                    value=value,
+                    unrealized_pnl=pnl,
+                    tier=index + 1,
+                    maintenance_margin_rate=tier.maintenance_margin_rate,
+                    maintenance_margin=mm,
+                    margin_balance=health.margin_balance,
+                    margin_ratio=health.margin_ratio,
+                    liquidatable=bool(self._is_liquidatable(self.spec, health)),
+                    liquidation_price=liq.price,
+                    liquidation_tier=None if liq.price is None else liq.tiers[leg] + 1,
+                    bankruptcy_price=self._bankruptcy_price(self.spec, problem).price,
+                )
+            )
+        return tuple(rows)
+
+    @staticmethod
+    def _members(account: Account, position: Position) -> tuple[Position, ...]:
+        """The positions solved together with ``position`` (its legs in one cross pool)."""
+        if position.isolated:
+            return (position,)
+        return tuple(p for p in account.legs(position.symbol) if not p.isolated)
+
+    # --- the liquidation procedure and the waterfall (used by the engine) -----------------
+
+    @_exact
+    def pools(self, account: Account, *, marks: Mapping[str, object]) -> tuple[Pool, ...]:
+        """The account's margin pools at ``marks``: the cross pool (if it holds positions),
+        then each isolated position."""
+        self._check(account)
+        checked = self._marks(marks)
+        cross = tuple(p for p in account.positions if not p.isolated)
+        groups = ([cross] if cross else []) + [[p] for p in account.positions if p.isolated]
+        pools = []
+        for members in groups:
+            health = self._health(account, members[0], checked)
+            rows = []
+            for p in members:
+                value, _, mm, _, _ = self._position_terms(p, checked)
+                bankruptcy = self._bankruptcy_price(self.spec, self._problem(account, p, checked))
+                rows.append(
+                    PoolPosition(
+                        p.symbol, p.side, p.size, p.entry_price, checked[p.symbol], value, mm,
+                        self.market(p.symbol), self.tiers(p), bankruptcy.price,
+                    )
+                )
+            pools.append(
+                Pool(members[0].isolated, health.margin_balance, health.maintenance_margin,
+                     tuple(rows))
+            )
+        return tuple(pools)
+
+    @_exact
+    def liquidation_action(self, pool: Pool, attempt: int) -> LiquidationAction:
+        """The next step of liquidating ``pool`` (see ``margincall_liquidation_action``)."""
+        action: LiquidationAction = self._liquidation_action(self.spec, pool, attempt)
+        return action
+
+    @_exact
+    def trading_fee(self, symbol: str, size: Decimal, price: Decimal, *, maker: bool) -> Decimal:
+        fee: Decimal = self._trading_fee(self.spec, self.market(symbol), size, price, maker)
+        return fee
+
+    @_exact
+    def liquidation_fee(self, symbol: str, size: Decimal, price: Decimal) -> Decimal:
+        fee: Decimal = self._liquidation_fee(self.spec, self.market(symbol), size, price)
+        return fee
+
+    @_exact
+    def takeover_capacity(self, fund_balance: Decimal, net_notional: Decimal) -> Decimal:
+        capacity: Decimal = self._takeover_capacity(self.spec, fund_balance, net_notional)
+        return capacity
+
+    @_exact
+    def adl_score(self, candidate: AdlCandidate) -> Decimal:
+        score: Decimal = self._adl_score(self.spec, candidate)
+        return score
+
+    @_exact
+    def adl_rank(self, candidates: tuple[AdlCandidate, ...]) -> tuple[AdlCandidate, ...]:
+        """``candidates`` best first: by score, ties by key then symbol (deterministic)."""
+        scored = [(self._adl_score(self.spec, c), c) for c in candidates]
+        scored.sort(key=lambda sc: (-sc[0], sc[1].key, sc[1].symbol, sc[1].side))
+        return tuple(c for _, c in scored)
+
+    @_exact
+    def adl_allocate(
+        self, ranked: tuple[AdlCandidate, ...], size: Decimal, price: Decimal
+    ) -> tuple[AdlFill, ...]:
+        fills: tuple[AdlFill, ...] = self._adl_allocate(self.spec, ranked, size, price)
+        return fills
+
+    @_exact
+    def clawback(self, deficit: Decimal, profits: Mapping[str, Decimal]) -> Mapping[str, Decimal]:
+        shares: Mapping[str, Decimal] = self._clawback(self.spec, deficit, profits)
+        return shares
+
+    @_exact
+    def debt_interest(self, debt: Decimal, days: Decimal) -> Decimal:
+        interest: Decimal = self._debt_interest(self.spec, debt, days)
+        return interest
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+def available_policies(registry: Registry | None = None) -> list[str]:
+    """Names of every policy the installed plugins ship."""
+    return sorted((registry or default_registry()).policies)
+
+
+def _policy_text(reference: str, origin: str, registry: Registry) -> tuple[str, str]:
+    path = resolve_path(reference, origin)
+    if path is not None:
+        try:
+            return path.read_text(encoding="utf-8"), str(path)
+        except OSError as error:
+            raise PolicyError(f"{origin}: cannot read policy file {path}: {error.strerror}") from None
+    shipped = registry.policies.get(reference)
+    if shipped is None:
+        known = ", ".join(sorted(registry.policies)) or "none"
+        raise PolicyError(f"{origin}: unknown policy {reference!r}; available: {known}")
+    return shipped.file.read_text(encoding="utf-8"), shipped.origin
+
+
+def _manager_for(spec: PolicySpec, origin: str, registry: Registry) -> pluggy.PluginManager:
+    manager = new_manager()
+    problems = []
+    for name, info in registry.info.items():
+        if info.default:
+            manager.register(registry.plugins[name], name=name)
+    for k, name in enumerate(spec.plugins):
+        where = f"{origin}: plugins[{k}]"
+        if name in registry.blocked:
+            problems.append(f"{where}: plugin {name!r} is blocked by {BLOCK_ENV}")
+        elif name in registry.failures:
+            problems.append(f"{where}: plugin {name!r} failed to load: {registry.failures[name]}")
+        elif name not in registry.plugins:
+            known = ", ".join(n for n, i in registry.info.items() if not i.default) or "none"
+            problems.append(f"{where}: unknown plugin {name!r}; installed venue plugins: {known}")
+        elif registry.info[name].default:
+            problems.append(f"{where}: {name!r} is a default mechanism, already in every policy")
+        elif manager.is_registered(registry.plugins[name]):
+            problems.append(f"{where}: plugin {name!r} is listed twice")
+        else:
+            manager.register(registry.plugins[name], name=name)
+    if problems:
+        raise PolicyError(problems)
+    return manager
+
+
+def load_policy(reference: str | Path, *, registry: Registry | None = None) -> Policy:
+    """Load a policy by name (see :func:`available_policies`) or from a TOML file path.
+
+    Raises :class:`~margincall.errors.PolicyError` listing every problem; nothing is
+    half-loaded.
+    """
+    registry = registry or default_registry()
+    ref = str(reference)
+    if isinstance(reference, Path) or ref.endswith(".toml"):
+        path = Path(ref)
+        try:
+            text, origin = path.read_text(encoding="utf-8"), str(path)
+        except OSError as error:
+            raise PolicyError(f"{path}: cannot read policy file: {error.strerror}") from None
+    else:
+        text, origin = _policy_text(ref, "load_policy", registry)
+    spec = load_spec(text, origin, lambda r, o: _policy_text(r, o, registry))
+    if not (isinstance(reference, Path) or ref.endswith(".toml")) and spec.name != ref:
+        raise PolicyError(f"{origin}: name: {spec.name!r} must match the file name {ref!r}")
+    return Policy(spec, _manager_for(spec, origin, registry), origin)

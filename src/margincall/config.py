@@ -175,7 +175,7 @@ def _format_exception(exc: BaseException, type_: type | None) -> str:
     return cattrs.v.format_exception(exc, type_)
 
 
-def _structure_problems(error: Exception, origin: str) -> list[str]:
+def structure_problems(error: Exception, origin: str) -> list[str]:
     problems = []
     for line in cattrs.transform_error(error, path="$", format_exception=_format_exception):
         message, _, path = line.rpartition(" @ ")
@@ -346,7 +346,7 @@ def load_spec(text: str, origin: str, resolve: Resolver) -> PolicySpec:
         try:
             spec = CONVERTER.structure(raw, PolicySpec)
         except Exception as error:  # cattrs raises exception groups of every problem
-            raise PolicyError(_structure_problems(error, origin)) from None
+            raise PolicyError(structure_problems(error, origin)) from None
         problems = _semantic_problems(spec)
     if problems:
         raise PolicyError([f"{origin}: {p}" for p in problems])

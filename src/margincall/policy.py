@@ -517,7 +517,8 @@ def _policy_text(reference: str, origin: str, registry: Registry) -> tuple[str, 
     shipped = registry.policies.get(reference)
     if shipped is None:
         known = ", ".join(sorted(registry.policies)) or "none"
-        raise PolicyError(f"{origin}: unknown policy {reference!r}; available: {known}")
+        where = f"{origin}: extends: " if origin else ""
+        raise PolicyError(f"{where}unknown policy {reference!r}; available: {known}")
     return shipped.file.read_text(encoding="utf-8"), shipped.origin
 
 
@@ -562,7 +563,7 @@ def load_policy(reference: str | Path, *, registry: Registry | None = None) -> P
         except OSError as error:
             raise PolicyError(f"{path}: cannot read policy file: {error.strerror}") from None
     else:
-        text, origin = _policy_text(ref, "load_policy", registry)
+        text, origin = _policy_text(ref, "", registry)
     spec = load_spec(text, origin, lambda r, o: _policy_text(r, o, registry))
     if not (isinstance(reference, Path) or ref.endswith(".toml")) and spec.name != ref:
         raise PolicyError(f"{origin}: name: {spec.name!r} must match the file name {ref!r}")

@@ -1,0 +1,81 @@
+"""Account files: an account and its mark prices in TOML, for the command line.
+
+::
+
+    balance = 10000             # cross wallet balance, settlement currency
+    position_mode = "one-way"   # or "hedge"
+
+    [marks]
+    BTCUSDT = 59000
+
+    [[positions]]
+    symbol = "BTCUSDT"
+    side = "long"
+    size = 0.5
+    entry_price = 60000
+    margin_mode = "isolated"    # or "cross" (the default)
+    margin = 3000               # isolated only; or leverage = 20
+
+Numbers are read as exact Decimals. Errors name the file and the key.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import attrs
+
+from margincall.account import Account, MarginMode, Position, PositionMode, Side
+from margincall.config import CONVERTER, structure_problems, parse_toml
+from margincall.errors import InvalidInputError, PolicyError
+
+
+@attrs.frozen
+class _PositionSpec:
+    symbol: str
+    side: Side
+    size: Decimal
+    entry_price: Decimal
+    margin_mode: MarginMode = "cross"
+    margin: Decimal | None = None
+    leverage: Decimal | None = None
+
+
+@attrs.frozen
+class _AccountSpec:
+    balance: Decimal
+    positions: tuple[_PositionSpec, ...] = ()
+    position_mode: PositionMode = "one-way"
+    marks: dict[str, Decimal] = attrs.Factory(dict)
+
+
+@attrs.frozen
+class AccountFile:
+    """An account with the marks it is to be valued at."""
+
+    account: Account
+    marks: dict[str, Decimal]
+
+
+def load_account(path: str | Path) -> AccountFile:
+    """Read an account file; raise InvalidInputError naming the file and the problem."""
+    origin = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise InvalidInputError(f"{origin}: cannot read account file: {error.strerror}") from None
+    try:
+        raw = parse_toml(text, origin)
+    except PolicyError as error:
+        raise InvalidInputError(str(error)) from None
+    try:
+        spec = CONVERTER.structure(raw, _AccountSpec)
+    except Exception as error:
+        raise InvalidInputError("\n".join(structure_problems(error, origin))) from None
+    try:
+        positions = [Position(**attrs.asdict(p, recurse=False)) for p in spec.positions]
+        account = Account(spec.balance, positions, spec.position_mode)
+    except InvalidInputError as error:
+        raise InvalidInputError(f"{origin}: {error}") from None
+    return AccountFile(account, dict(spec.marks))

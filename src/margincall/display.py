@@ -1,0 +1,29 @@
+"""Rounding for display, in one place. Computations never round; only what is shown to a
+person does: prices to the market's tick, money to 2 decimals (8 for coin-settled markets),
+ratios as percentages with 2 decimals, half to even. Machine output (JSON) is exact."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from margincall.market import Market
+
+CENT = Decimal("0.01")
+SATOSHI = Decimal("0.00000001")
+
+
+def price(value: Decimal | None, market: Market) -> str:
+    if value is None:
+        return "--"
+    return str(value.quantize(market.tick_size.normalize(), ROUND_HALF_EVEN))
+
+
+def money(value: Decimal, market: Market) -> str:
+    step = SATOSHI if market.inverse else CENT
+    return f"{value.quantize(step, ROUND_HALF_EVEN):,}"
+
+
+def percent(value: Decimal | None) -> str:
+    if value is None:
+        return "∞"
+    return f"{(value * 100).quantize(CENT, ROUND_HALF_EVEN)}%"

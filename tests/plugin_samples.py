@@ -1,0 +1,67 @@
+"""Plugins for tests/test_plugins.py, loaded through synthetic entry points."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+
+from margincall import hookimpl
+from margincall.market import Market
+from margincall.tiers import Tier
+
+HERE = Path(__file__).parent
+
+
+class Misspelled:
+    """Implements a hook that does not exist (a typo of margincall_liquidation_price)."""
+
+    @hookimpl
+    def margincall_liquidation_prise(self) -> None:  # pragma: no cover - never called
+        raise AssertionError
+
+
+class FlatTiers:
+    """A venue whose maintenance margin is a flat 10 % of value, whatever the size."""
+
+    @hookimpl
+    def margincall_maintenance_tiers(self, market: Market) -> tuple[Tier, ...]:
+        top = market.tiers[-1].max_notional
+        return (Tier(Decimal(0), top, Decimal(5), Decimal("0.1"), Decimal(0)),)
+
+    @hookimpl
+    def margincall_policy_files(self) -> Iterable[Traversable]:
+        return [HERE / "data" / "flat-venue.toml"]
+
+
+class Deferring:
+    """Answers None (not applicable) for every fee, so the defaults answer instead."""
+
+    @hookimpl
+    def margincall_trading_fee(self) -> None:
+        return None
+
+
+class Wrapping:
+    """A hook wrapper: not allowed on hooks a Policy resolves once."""
+
+    @hookimpl(wrapper=True)
+    def margincall_trading_fee(self) -> object:
+        return (yield)
+
+
+class BrokenPolicyFiles:
+    @hookimpl
+    def margincall_policy_files(self) -> Iterable[Traversable]:
+        raise RuntimeError("cannot list policies")
+
+
+
+
+misspelled = Misspelled()
+flat = FlatTiers()
+deferring = Deferring()
+wrapping = Wrapping()
+broken_policy_files = BrokenPolicyFiles()

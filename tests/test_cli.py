@@ -1,0 +1,92 @@
+"""The command line: output, exact JSON, and one clear message (no traceback) on bad input."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, localcontext
+from pathlib import Path
+
+import pytest
+
+from margincall.cli import main
+
+EXAMPLE = Path(__file__).parents[1] / "examples" / "account.toml"
+
+
+def test_policies_lists_name_venue_plugins_date_and_sources(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["policies"]) == 0
+    out = capsys.readouterr().out
+    assert "binance-usdm" in out and "Binance" in out and "plugins: binance" in out
+    assert "parameters of 2024-10-24" in out
+    assert "https://www.binance.com/en/support/faq/b3c689c1f50a44cabb3a84e663b81d93" in out
+
+
+def test_policies_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["policies", "--json"]) == 0
+    (policy,) = json.loads(capsys.readouterr().out)
+    assert policy["name"] == "binance-usdm" and policy["plugins"] == ["binance"]
+    assert all({"rule", "url", "date", "grade"} <= set(s) for s in policy["sources"])
+
+
+def test_risk_json_is_exact(capsys: pytest.CaptureFixture[str]) -> None:
+    """The example account's isolated BTC long: 0.5 @ 60,000 with 3,000 margin, bracket 1
+    (0.4 %): LP = (30,000 − 3,000) / (0.5 × 0.996); BP = 60,000 − 3,000 / 0.5; MM at the
+    59,000 mark = 29,500 × 0.4 % = 118 (Binance's USDⓈ-M formulas, see test_binance_usdm)."""
+    assert main(["risk", "--policy", "binance-usdm", str(EXAMPLE), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["policy"]["name"] == "binance-usdm"
+    btc = next(p for p in data["positions"] if p["symbol"] == "BTCUSDT")
+    with localcontext() as ctx:
+        ctx.prec = 50
+        assert Decimal(btc["liquidation_price"]) == Decimal(27000) / Decimal("0.498")
+    assert Decimal(btc["bankruptcy_price"]) == 54000
+    assert Decimal(btc["maintenance_margin"]) == 118
+    assert btc["tier"] == 1 and btc["liquidatable"] is False
+
+
+def test_risk_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["risk", "--policy", "binance-usdm", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "54216.9" in out  # 54,216.87 shown to BTCUSDT's 0.1 tick
+    assert "ETHUSDT" in out and "short" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["risk", "--policy", "no-such-policy", str(EXAMPLE)], "unknown policy 'no-such-policy'"),
+        (["risk", "--policy", "binance-usdm", "missing.toml"], "missing.toml: cannot read"),
+    ],
+)
+def test_user_mistakes_exit_1_with_one_message(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    assert message in captured.err and "Traceback" not in captured.err
+    assert captured.out == ""
+
+
+def test_bad_account_file_names_file_and_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "acct.toml"
+    path.write_text(
+        'balance = 100\n[marks]\nBTCUSDT = 60000\n'
+        '[[positions]]\nsymbol = "BTCUSDT"\nside = "long"\nsize = -1\nentry_price = 60000\n'
+    )
+    assert main(["risk", "--policy", "binance-usdm", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert str(path) in err and "size: must be > 0, got -1" in err
+
+    path.write_text("balance = 100\nbalanse = 3\n")
+    assert main(["risk", "--policy", "binance-usdm", str(path)]) == 1
+    assert "extra fields found (balanse)" in capsys.readouterr().err
+
+
+def test_usage_errors_exit_2() -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["risk"])
+    assert exit_info.value.code == 2

@@ -1,0 +1,135 @@
+"""The plugin system: discovery through entry points, failures reported by name, blocking,
+override order, and hooks resolved once per policy."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from importlib.metadata import EntryPoint, entry_points
+
+import pytest
+
+import margincall as mc
+from margincall.mechanisms import DEFAULT_PLUGINS
+from margincall.registry import BLOCK_ENV, GROUP, Registry
+
+D = Decimal
+
+
+def points(**targets: str) -> list[EntryPoint]:
+    return [EntryPoint(name, value, GROUP) for name, value in targets.items()]
+
+
+BINANCE = "margincall_plugins.binance"
+
+
+def test_binance_is_registered_through_the_entry_point_group() -> None:
+    """The built-in venue plugin is found like a third-party one: by its entry point."""
+    found = {p.name: p.value for p in entry_points(group=GROUP)}
+    assert found.get("binance") == BINANCE
+    registry = Registry.discover()
+    assert registry.info["binance"].default is False
+    assert registry.info["binance"].distribution == "margincall"
+    assert registry.policies["binance-usdm"].plugin == "binance"
+
+
+def test_defaults_are_registered_in_every_policy_before_venue_plugins(
+    binance: mc.Policy,
+) -> None:
+    assert binance.plugins == (*DEFAULT_PLUGINS, "binance")
+
+
+def test_a_plugin_that_fails_to_import_is_reported_and_the_others_load() -> None:
+    registry = Registry.discover(
+        points(broken="no_such_module_for_margincall:plugin", binance=BINANCE),
+        blocked=frozenset(),
+    )
+    assert "no_such_module_for_margincall" in registry.failures["broken"]
+    assert "binance" in registry.plugins
+    assert "binance-usdm" in registry.policies
+
+
+def test_a_misspelled_hook_is_rejected_by_name() -> None:
+    registry = Registry.discover(
+        points(typo="plugin_samples:misspelled", binance=BINANCE), blocked=frozenset()
+    )
+    assert "margincall_liquidation_prise" in registry.failures["typo"]
+    assert "typo" not in registry.plugins
+    assert "binance" in registry.plugins
+
+
+def test_a_failing_policy_listing_is_reported_by_name() -> None:
+    registry = Registry.discover(
+        points(broken="plugin_samples:broken_policy_files", binance=BINANCE), blocked=frozenset()
+    )
+    assert "cannot list policies" in registry.failures["broken"]
+    assert "binance-usdm" in registry.policies
+
+
+def test_the_environment_variable_blocks_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(BLOCK_ENV, "binance, other")
+    registry = Registry.discover(points(binance=BINANCE))
+    assert registry.blocked == {"binance", "other"}
+    assert "binance" not in registry.plugins
+    assert mc.available_policies(registry) == []
+
+
+def test_a_venue_plugin_overrides_a_default_mechanism() -> None:
+    """A later-registered plugin answers first: FlatTiers replaces the market's tiers."""
+    registry = Registry.discover(
+        points(flat="plugin_samples:flat", binance=BINANCE), blocked=frozenset()
+    )
+    policy = mc.load_policy("flat-venue", registry=registry)
+    account = mc.Account(0, [mc.Position("BTCUSDT", "long", 2, 50000)])
+    marks = {"BTCUSDT": D(50000)}
+    # flat 10 %: 2 × 50,000 × 0.1 (the market's own first tier would give 0.4 %)
+    assert policy.maintenance_margin(account, "BTCUSDT", marks=marks) == D(10000)
+
+
+def test_a_plugin_answering_none_defers_to_the_next(tmp_path: object) -> None:
+    registry = Registry.discover(
+        points(deferring="plugin_samples:deferring", binance=BINANCE), blocked=frozenset()
+    )
+    policy_file = _variant(tmp_path, 'plugins = ["binance", "deferring"]')
+    policy = mc.load_policy(policy_file, registry=registry)
+    assert policy.plugins[-1] == "deferring"
+    # the default taker fee answers: 1 × 10,104 × 0.05 %
+    assert policy.trading_fee("BTCUSDT", D(1), D(10104), maker=False) == D("5.052")
+
+
+def test_hook_wrappers_are_refused(tmp_path: object) -> None:
+    registry = Registry.discover(
+        points(wrapping="plugin_samples:wrapping", binance=BINANCE), blocked=frozenset()
+    )
+    policy_file = _variant(tmp_path, 'plugins = ["binance", "wrapping"]')
+    with pytest.raises(mc.PluginError, match="wrapping"):
+        mc.load_policy(policy_file, registry=registry)
+
+
+def test_computations_never_call_the_plugin_manager(binance: mc.Policy) -> None:
+    """Hooks are resolved once: with the manager's hook relay broken, every figure still
+    computes (pm.hook is never called per position)."""
+
+    class Broken:
+        def __getattr__(self, name: str) -> object:
+            raise AssertionError(f"pm.hook.{name} called after the policy was built")
+
+    manager = binance._manager
+    relay = manager.hook
+    manager.hook = Broken()  # type: ignore[assignment]
+    try:
+        account = mc.Account(1000, [mc.Position("BTCUSDT", "long", D("0.1"), 60000),
+                                    mc.Position("ETHUSDT", "short", 1, 3000)])
+        marks = {"BTCUSDT": D(59000), "ETHUSDT": D(3100)}
+        assert binance.risk(account, marks=marks)
+        assert binance.pools(account, marks=marks)
+        assert binance.liquidation_fee("BTCUSDT", D(1), D(1)) == D("0.0125")
+    finally:
+        manager.hook = relay
+
+
+def _variant(tmp_path: object, plugins_line: str) -> str:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "variant.toml"
+    path.write_text(f'name = "variant"\nextends = "binance-usdm"\n{plugins_line}\n')
+    return str(path)

@@ -15,7 +15,10 @@ import margincall as mc
 
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile(
-    "ci", max_examples=200, deadline=None, derandomize=True,
+    "ci",
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("nightly", max_examples=2000, deadline=None)

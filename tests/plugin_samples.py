@@ -7,7 +7,6 @@ from decimal import Decimal
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-
 from margincall import hookimpl
 from margincall.market import Market
 from margincall.tiers import Tier
@@ -56,8 +55,6 @@ class BrokenPolicyFiles:
     @hookimpl
     def margincall_policy_files(self) -> Iterable[Traversable]:
         raise RuntimeError("cannot list policies")
-
-
 
 
 misspelled = Misspelled()

@@ -15,7 +15,8 @@ Sources:
          https://www.binance.com/en/support/faq/360033525271 (last updated 2024-05-29)
   [FEES] "Binance Futures Fee Structure & Fee Calculations",
          https://www.binance.com/en/support/faq/360033544231
-  [API]  GET /fapi/v1/leverageBracket output (undated), github.com/boolean404/heikin-ashi-trading-bot
+  [API]  GET /fapi/v1/leverageBracket output (undated),
+         github.com/boolean404/heikin-ashi-trading-bot
 """
 
 from __future__ import annotations
@@ -102,7 +103,10 @@ def test_snapshot_tiers_are_binance_october_2024(binance: mc.Policy) -> None:
     binance_leverage_tiers.json): bracket 3 is (600,000, 3,000,000], 75x, 0.65 %, cum 950."""
     tier = binance.markets["BTCUSDT"].tiers[2]
     assert (tier.min_notional, tier.max_notional, tier.max_leverage) == (
-        D(600_000), D(3_000_000), D(75))
+        D(600_000),
+        D(3_000_000),
+        D(75),
+    )
     assert (tier.maintenance_margin_rate, tier.maintenance_amount) == (D("0.0065"), D(950))
 
 
@@ -114,10 +118,13 @@ def test_2020_cross_example_btcusdt_short(binance_2020: mc.Policy) -> None:
     contract (ETHUSDT long 1 @ 199.53, mark 200) has TMM1 = 200 × 1 × 0.65 % = 1.3 and
     UPNL1 = 0.47. LP = [10.72 − 1.3 + 0.47 + 0 − (−1 × 0.005 × 9,451.53)]
     / [0.005 × 0.004 − (−1 × 0.005)] = 11,383.99."""
-    account = mc.Account(D("10.72"), [
-        mc.Position("BTCUSDT", "short", D("0.005"), D("9451.53")),
-        mc.Position("ETHUSDT", "long", D(1), D("199.53")),
-    ])
+    account = mc.Account(
+        D("10.72"),
+        [
+            mc.Position("BTCUSDT", "short", D("0.005"), D("9451.53")),
+            mc.Position("ETHUSDT", "long", D(1), D("199.53")),
+        ],
+    )
     marks = {"BTCUSDT": D("9462.81"), "ETHUSDT": D(200)}
     assert binance_2020.maintenance_margin(account, "ETHUSDT", marks=marks) == D("1.3")
     lp = binance_2020.liquidation_price(account, "BTCUSDT", marks=marks)
@@ -130,10 +137,13 @@ def test_2020_cross_example_ethusdt_long(binance_2020: mc.Policy) -> None:
     UPNL1 = −0.005 × (9,462.81 − 9,451.53) (≈ −0.06). LP = [10.72 − 0.19 − 0.06 + 0 −
     (1 × 1 × 199.53)] / [1 × 0.0065 − 1 × 1] = 190.29 (Binance rounds the inputs; exact
     inputs give 190.2925…, which also shows as 190.29)."""
-    account = mc.Account(D("10.72"), [
-        mc.Position("BTCUSDT", "short", D("0.005"), D("9451.53")),
-        mc.Position("ETHUSDT", "long", D(1), D("199.53")),
-    ])
+    account = mc.Account(
+        D("10.72"),
+        [
+            mc.Position("BTCUSDT", "short", D("0.005"), D("9451.53")),
+            mc.Position("ETHUSDT", "long", D(1), D("199.53")),
+        ],
+    )
     marks = {"BTCUSDT": D("9462.81"), "ETHUSDT": D(200)}
     assert binance_2020.maintenance_margin(account, "BTCUSDT", marks=marks) == D("0.1892562")
     lp = binance_2020.liquidation_price(account, "ETHUSDT", marks=marks)
@@ -160,10 +170,13 @@ def test_isolated_short_one_way_formula(binance: mc.Policy) -> None:
     LP = (IWB + cum − s·q·E) / (q·MMR − s·q). Short 10 ETH @ 2,500 with 2,500 margin: value
     at LP ≈ 27,390 is in bracket 1 (0.4 %, cum 0): LP = (2,500 + 25,000) / (0.04 + 10).
     The cross wallet and other positions play no part."""
-    account = mc.Account(123456, [
-        mc.Position("ETHUSDT", "short", 10, 2500, "isolated", margin=2500),
-        mc.Position("BTCUSDT", "long", 3, 60000),
-    ])
+    account = mc.Account(
+        123456,
+        [
+            mc.Position("ETHUSDT", "short", 10, 2500, "isolated", margin=2500),
+            mc.Position("BTCUSDT", "long", 3, 60000),
+        ],
+    )
     assert binance.liquidation_price(account, "ETHUSDT") == exact("27500/10.04")
     assert binance.bankruptcy_price(account, "ETHUSDT") == D(2750)  # E + IWB / q
 
@@ -199,10 +212,14 @@ def test_hedge_cross_legs_share_one_liquidation_price(binance: mc.Policy) -> Non
     mode: LP = (WB + cumL + cumS − qL·EL + qS·ES) / (qL·MMR_L + qS·MMR_S − qL + qS).
     WB 1,000; long 0.3 @ 60,000; short 0.1 @ 62,000; both in bracket 1 at LP:
     LP = (1,000 − 18,000 + 6,200) / (0.0012 + 0.0004 − 0.3 + 0.1)."""
-    account = mc.Account(1000, [
-        mc.Position("BTCUSDT", "long", D("0.3"), 60000),
-        mc.Position("BTCUSDT", "short", D("0.1"), 62000),
-    ], position_mode="hedge")
+    account = mc.Account(
+        1000,
+        [
+            mc.Position("BTCUSDT", "long", D("0.3"), 60000),
+            mc.Position("BTCUSDT", "short", D("0.1"), 62000),
+        ],
+        position_mode="hedge",
+    )
     marks = {"BTCUSDT": D(61000)}
     long = binance.liquidation_price(account, "BTCUSDT", marks=marks, side="long")
     short = binance.liquidation_price(account, "BTCUSDT", marks=marks, side="short")
@@ -215,10 +232,14 @@ def test_hedge_isolated_legs_have_their_own_prices(binance: mc.Policy) -> None:
     Each leg is one-way isolated, LP = (IWB + cum − s·q·E) / (q·MMR − s·q), in bracket 2
     (0.5 %, cum 50) where its value at LP lies: long 1 @ 60,000 with 6,000:
     (60,000 − 6,000 − 50) / 0.995; short 1 @ 60,000 with 3,000: (60,000 + 3,000 + 50) / 1.005."""
-    account = mc.Account(0, [
-        mc.Position("BTCUSDT", "long", 1, 60000, "isolated", margin=6000),
-        mc.Position("BTCUSDT", "short", 1, 60000, "isolated", margin=3000),
-    ], position_mode="hedge")
+    account = mc.Account(
+        0,
+        [
+            mc.Position("BTCUSDT", "long", 1, 60000, "isolated", margin=6000),
+            mc.Position("BTCUSDT", "short", 1, 60000, "isolated", margin=3000),
+        ],
+        position_mode="hedge",
+    )
     assert binance.liquidation_price(account, "BTCUSDT", side="long") == exact("53950/0.995")
     assert binance.liquidation_price(account, "BTCUSDT", side="short") == exact("63050/1.005")
 
@@ -226,8 +247,9 @@ def test_hedge_isolated_legs_have_their_own_prices(binance: mc.Policy) -> None:
 def test_no_liquidation_price_when_negative(binance: mc.Policy) -> None:
     """[LP] "If the liquidation price is less than 0, the UI display would be '--'": a long
     whose margin exceeds its value has no liquidation (nor bankruptcy) price: None."""
-    account = mc.Account(0, [mc.Position("BTCUSDT", "long", D("0.1"), 60000, "isolated",
-                                         margin=7000)])
+    account = mc.Account(
+        0, [mc.Position("BTCUSDT", "long", D("0.1"), 60000, "isolated", margin=7000)]
+    )
     assert binance.liquidation_price(account, "BTCUSDT") is None
     assert binance.bankruptcy_price(account, "BTCUSDT") is None
 
@@ -267,8 +289,9 @@ def test_small_position_is_taken_over_whole(binance: mc.Policy) -> None:
     """[2020] small positions "will almost always be fully liquidated": their maintenance rate
     (0.4 %) is below the liquidation fee rate (1.25 %), so no partial close restores margin.
     [PROT] the position is closed at the bankruptcy price: 60,000 − 500 / 0.1 = 55,000."""
-    account = mc.Account(0, [mc.Position("BTCUSDT", "long", D("0.1"), 60000, "isolated",
-                                         margin=500)])
+    account = mc.Account(
+        0, [mc.Position("BTCUSDT", "long", D("0.1"), 60000, "isolated", margin=500)]
+    )
     pool = _in_liquidation(binance, account, D(55200))
     assert binance.liquidation_action(pool, 0) == Takeover("BTCUSDT", "long", D("0.1"), D(55000))
 
@@ -283,8 +306,9 @@ def test_large_position_first_gets_one_ioc_reduction(binance: mc.Policy) -> None
     leaves 200,000 − 0.0125·x − (0.02·(17,100,000 − x) − 131,450) = 0.0075·x − 10,550, which is
     > 0 for x > 1,406,666.67, i.e. 24.6784 BTC: 24.679 BTC in whole lots.
     Bankruptcy price 60,000 − 1,100,000 / 300. A second step takes over the rest."""
-    account = mc.Account(0, [mc.Position("BTCUSDT", "long", 300, 60000, "isolated",
-                                         margin=1100000)])
+    account = mc.Account(
+        0, [mc.Position("BTCUSDT", "long", 300, 60000, "isolated", margin=1100000)]
+    )
     pool = _in_liquidation(binance, account, D(57000))
     action = binance.liquidation_action(pool, 0)
     assert isinstance(action, Reduce)
@@ -318,10 +342,18 @@ def test_fund_net_notional_cap(binance: mc.Policy) -> None:
 
 def _candidate(key: str, pnl: str, wallet: str, account_pnl: str, mm: str) -> AdlCandidate:
     return AdlCandidate(
-        key=key, symbol="BTCUSDT", side="short", size=D(1), entry_price=D(60000),
-        mark_price=D(60000) - D(pnl), notional=D(60000) - D(pnl), unrealized_pnl=D(pnl),
-        wallet_balance=D(wallet), account_unrealized_pnl=D(account_pnl),
-        maintenance_margin=D(mm), bankruptcy_price=None,
+        key=key,
+        symbol="BTCUSDT",
+        side="short",
+        size=D(1),
+        entry_price=D(60000),
+        mark_price=D(60000) - D(pnl),
+        notional=D(60000) - D(pnl),
+        unrealized_pnl=D(pnl),
+        wallet_balance=D(wallet),
+        account_unrealized_pnl=D(account_pnl),
+        maintenance_margin=D(mm),
+        bankruptcy_price=None,
     )
 
 
@@ -341,14 +373,16 @@ def test_adl_queue_takes_highest_first_and_stops_at_the_size(binance: mc.Policy)
     deleveraged positions close "at bankruptcy price of the initial liquidated order".
     Scores: c 500/2,000 × 200/2,500 = 0.02, a 0.01, the loser 0; so c, a, loser. Closing
     1.5 contracts takes c whole, then 0.5 of a, all at the given price."""
-    a = _candidate("a", "500", "2000", "500", "100")     # score 0.01
-    c = _candidate("c", "500", "2000", "500", "200")     # score 0.02
+    a = _candidate("a", "500", "2000", "500", "100")  # score 0.01
+    c = _candidate("c", "500", "2000", "500", "200")  # score 0.02
     loser = _candidate("l", "-100", "2000", "-100", "100")
     ranked = binance.adl_rank((a, loser, c))
     assert [x.key for x in ranked] == ["c", "a", "l"]
     fills = binance.adl_allocate(ranked, D("1.5"), D(61000))
     assert [(f.candidate.key, f.size, f.price) for f in fills] == [
-        ("c", D(1), D(61000)), ("a", D("0.5"), D(61000))]
+        ("c", D(1), D(61000)),
+        ("a", D("0.5"), D(61000)),
+    ]
 
 
 def test_policy_carries_its_provenance(binance: mc.Policy) -> None:

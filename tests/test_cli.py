@@ -74,7 +74,7 @@ def test_bad_account_file_names_file_and_key(
 ) -> None:
     path = tmp_path / "acct.toml"
     path.write_text(
-        'balance = 100\n[marks]\nBTCUSDT = 60000\n'
+        "balance = 100\n[marks]\nBTCUSDT = 60000\n"
         '[[positions]]\nsymbol = "BTCUSDT"\nside = "long"\nsize = -1\nentry_price = 60000\n'
     )
     assert main(["risk", "--policy", "binance-usdm", str(path)]) == 1

@@ -117,8 +117,13 @@ def test_computations_never_call_the_plugin_manager(binance: mc.Policy) -> None:
     relay = manager.hook
     manager.hook = Broken()  # type: ignore[assignment]
     try:
-        account = mc.Account(1000, [mc.Position("BTCUSDT", "long", D("0.1"), 60000),
-                                    mc.Position("ETHUSDT", "short", 1, 3000)])
+        account = mc.Account(
+            1000,
+            [
+                mc.Position("BTCUSDT", "long", D("0.1"), 60000),
+                mc.Position("ETHUSDT", "short", 1, 3000),
+            ],
+        )
         marks = {"BTCUSDT": D(59000), "ETHUSDT": D(3100)}
         assert binance.risk(account, marks=marks)
         assert binance.pools(account, marks=marks)

@@ -6,8 +6,9 @@ source tree and inside this package in a wheel."""
 from __future__ import annotations
 
 from importlib.resources import files
-from importlib.resources.abc import Traversable
 from pathlib import Path
+
+from margincall._compat import Traversable
 
 
 def policy_folder() -> Traversable:

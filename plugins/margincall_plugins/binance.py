@@ -30,9 +30,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
-from importlib.resources.abc import Traversable
 
 from margincall import hookimpl
+from margincall._compat import Traversable
 from margincall.decimals import ONE, ZERO
 from margincall.mechanisms.procedure import largest_requirement, reduction_to_compliance
 from margincall.waterfall import AdlCandidate, LiquidationAction, Pool, Reduce, Takeover

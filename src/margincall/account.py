@@ -8,7 +8,7 @@ zero leverage is rejected at construction with a message that names the field.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Literal
 
@@ -83,7 +83,7 @@ class Position:
                 f"{where}: an isolated position needs margin= (its isolated wallet balance) "
                 "or leverage= (margin = value at entry / leverage)"
             )
-        self.__attrs_init__(symbol, side, size_d, entry, margin_mode, mar, lev)  # type: ignore[attr-defined]
+        self.__attrs_init__(symbol, side, size_d, entry, margin_mode, mar, lev)
 
     @property
     def sign(self) -> int:
@@ -118,6 +118,14 @@ class Account:
     ) -> None:
         bal = to_decimal(balance, "account balance")
         mode = _choice(position_mode, POSITION_MODES, "account position_mode")
+        if isinstance(positions, Position):
+            raise InvalidInputError(
+                "account positions: expected a list of Position, got one Position"
+            )
+        if isinstance(positions, (str, bytes, Mapping)) or not isinstance(positions, Iterable):
+            raise InvalidInputError(
+                f"account positions: expected a list of Position, got {type(positions).__name__}"
+            )
         held = tuple(positions)
         for p in held:
             if not isinstance(p, Position):
@@ -141,7 +149,7 @@ class Account:
                     f"account: the long and short {p.symbol} positions must share a margin mode, "
                     f"got {other.margin_mode} and {p.margin_mode}"
                 )
-        self.__attrs_init__(bal, held, mode)  # type: ignore[attr-defined]
+        self.__attrs_init__(bal, held, mode)  # type: ignore[arg-type]
 
     def legs(self, symbol: str) -> tuple[Position, ...]:
         """The positions held in ``symbol`` (two in hedge mode when both sides are open)."""

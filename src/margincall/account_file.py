@@ -27,7 +27,7 @@ from pathlib import Path
 import attrs
 
 from margincall.account import Account, MarginMode, Position, PositionMode, Side
-from margincall.config import CONVERTER, structure_problems, parse_toml
+from margincall.config import CONVERTER, parse_toml, structure_problems
 from margincall.errors import InvalidInputError, PolicyError
 
 

@@ -43,7 +43,7 @@ def _provenance(policy: Policy) -> dict[str, Any]:
         "name": policy.name,
         "venue": policy.venue,
         "description": policy.description,
-        "plugins": [p for p in policy.spec.plugins],
+        "plugins": list(policy.spec.plugins),
         "parameters_date": policy.parameters_date,
         "origin": policy.origin,
         "sources": [attrs.asdict(s) for s in policy.sources],
@@ -52,10 +52,15 @@ def _provenance(policy: Policy) -> dict[str, Any]:
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in
-                        enumerate(zip(row, widths))) for row in rows]
+    lines += [
+        "  ".join(
+            c.rjust(w) if i > 1 else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
     return "\n".join(lines)
 
 
@@ -74,8 +79,10 @@ def cmd_policies(args: argparse.Namespace) -> int:
         return 0
     for policy in policies:
         plugins = ", ".join(policy.spec.plugins) or "(defaults only)"
-        print(f"{policy.name}  —  {policy.venue}; plugins: {plugins}; "
-              f"parameters of {policy.parameters_date}")
+        print(
+            f"{policy.name}  —  {policy.venue}; plugins: {plugins}; "
+            f"parameters of {policy.parameters_date}"
+        )
         print(f"    {policy.description}")
         for source in policy.sources:
             print(f"    [{source.grade}, {source.date}] {source.url}")
@@ -91,20 +98,45 @@ def cmd_risk(args: argparse.Namespace) -> int:
     if args.json:
         _dump({"policy": _provenance(policy), "positions": [attrs.asdict(r) for r in rows]})
         return 0
-    print(f"{policy.name} ({policy.venue}, parameters of {policy.parameters_date}); "
-          f"account balance {loaded.account.balance}")
-    headers = ["symbol", "side", "mode", "size", "mark", "uPnL", "tier", "MM", "margin ratio",
-               "liq. price", "liq. tier", "bankruptcy", "liquidated"]
+    print(
+        f"{policy.name} ({policy.venue}, parameters of {policy.parameters_date}); "
+        f"account balance {loaded.account.balance}"
+    )
+    headers = [
+        "symbol",
+        "side",
+        "mode",
+        "size",
+        "mark",
+        "uPnL",
+        "tier",
+        "MM",
+        "margin ratio",
+        "liq. price",
+        "liq. tier",
+        "bankruptcy",
+        "liquidated",
+    ]
     table = []
     for r in rows:
         m = policy.market(r.symbol)
-        table.append([
-            r.symbol, r.side, r.margin_mode, str(r.size), display.price(r.mark_price, m),
-            display.money(r.unrealized_pnl, m), str(r.tier), display.money(r.maintenance_margin, m),
-            display.percent(r.margin_ratio), display.price(r.liquidation_price, m),
-            "--" if r.liquidation_tier is None else str(r.liquidation_tier),
-            display.price(r.bankruptcy_price, m), "yes" if r.liquidatable else "no",
-        ])
+        table.append(
+            [
+                r.symbol,
+                r.side,
+                r.margin_mode,
+                str(r.size),
+                display.price(r.mark_price, m),
+                display.money(r.unrealized_pnl, m),
+                str(r.tier),
+                display.money(r.maintenance_margin, m),
+                display.percent(r.margin_ratio),
+                display.price(r.liquidation_price, m),
+                "--" if r.liquidation_tier is None else str(r.liquidation_tier),
+                display.price(r.bankruptcy_price, m),
+                "yes" if r.liquidatable else "no",
+            ]
+        )
     print(_table(headers, table))
     print("\nPrices are rounded to the tick and money to the cent for display; --json is exact.")
     return 0

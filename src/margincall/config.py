@@ -12,26 +12,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sys
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 import attrs
 import cattrs
+from cattrs.cols import homogenous_tuple_structure_factory, is_mapping, mapping_structure_factory
 from cattrs.preconf.tomllib import make_converter
 
+from margincall._compat import tomllib
 from margincall.decimals import ONE, ZERO, exact, to_decimal
 from margincall.errors import InvalidInputError, PolicyError
 from margincall.market import ContractType, Market
 from margincall.tiers import Tier, recursive_amounts
 from margincall.waterfall import DeficitStage
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 SCHEMA_VERSION = 1
 
@@ -151,18 +147,52 @@ def _strict_str(value: object, _: object) -> str:
     raise InvalidInputError(f"expected a string, got {type(value).__name__} {value!r}")
 
 
+def _kind(value: object) -> str:
+    kinds = {dict: "a table", list: "an array", str: "a string", bool: "a boolean"}
+    return next((k for t, k in kinds.items() if isinstance(value, t)), type(value).__name__)
+
+
+def _is_homogeneous_tuple(type_: object) -> bool:
+    args = get_args(type_)
+    return get_origin(type_) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _strict_array(type_: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    """Arrays only: without this a string would be read as an array of its letters."""
+    base = homogenous_tuple_structure_factory(type_, converter)
+
+    def structure(value: object, target: Any) -> Any:
+        if not isinstance(value, list):
+            raise InvalidInputError(f"expected an array, got {_kind(value)} {value!r}")
+        return base(value, target)
+
+    return structure
+
+
+def _strict_table(type_: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    base = mapping_structure_factory(type_, converter)
+
+    def structure(value: object, target: Any) -> Any:
+        if not isinstance(value, dict):
+            raise InvalidInputError(f"expected a table, got {_kind(value)} {value!r}")
+        return base(value, target)
+
+    return structure
+
+
 def _converter() -> cattrs.Converter:
     converter = make_converter(forbid_extra_keys=True)
     converter.register_structure_hook(Decimal, _strict_decimal)
     converter.register_structure_hook(int, _strict_int)
     converter.register_structure_hook(str, _strict_str)
-    converter.register_unstructure_hook(Decimal, str)
+    converter.register_structure_hook_factory(_is_homogeneous_tuple, _strict_array)
+    converter.register_structure_hook_factory(is_mapping, _strict_table)
     return converter
 
 
 CONVERTER = _converter()
 
-_LITERAL = re.compile(r"\((.*) not in literal typing\.Literal\[(.*)\]\)")
+_LITERAL = re.compile(r"^(.*) not in literal typing\.Literal\[(.*)\]$")
 _PATH_KEY = re.compile(r"\['([^']*)'\]")
 
 
@@ -172,6 +202,8 @@ def _format_exception(exc: BaseException, type_: type | None) -> str:
     match = _LITERAL.search(str(exc))
     if match:
         return f"must be one of {match.group(2)}; got {match.group(1)!r}"
+    if isinstance(exc, AttributeError) and exc.name == "keys":  # an attrs table given a non-table
+        return f"expected a table, got {_kind(exc.obj)} {exc.obj!r}"
     return cattrs.v.format_exception(exc, type_)
 
 
@@ -230,7 +262,19 @@ def _with_parents(
     parent = _with_parents(
         parse_toml(text, parent_origin), parent_origin, resolve, (*chain, parent_origin)
     )
+    _validated(dict(parent), parent_origin)  # a parent is a policy: its problems are its own
     return _merge(parent, raw)
+
+
+def _validated(raw: dict[str, Any], origin: str) -> PolicySpec:
+    try:
+        spec = CONVERTER.structure(raw, PolicySpec)
+    except Exception as error:  # cattrs raises exception groups of every problem
+        raise PolicyError(structure_problems(error, origin)) from None
+    problems = _semantic_problems(spec)
+    if problems:
+        raise PolicyError([f"{origin}: {p}" for p in problems])
+    return spec
 
 
 def _fee_problems(fees: FeeRates | FeeOverrides, key: str) -> list[str]:
@@ -255,7 +299,9 @@ def _tier_problems(tiers: tuple[TierSpec, ...], key: str) -> list[str]:
         at = f"{key}[{k}]"
         rate, lev = tier.maintenance_margin_rate, tier.max_leverage
         if k == 0 and tier.min_notional != 0:
-            problems.append(f"{at}.min_notional: the first tier must start at 0, got {tier.min_notional}")
+            problems.append(
+                f"{at}.min_notional: the first tier must start at 0, got {tier.min_notional}"
+            )
         if k > 0:
             previous = tiers[k - 1]
             if tier.min_notional > previous.max_notional:
@@ -275,7 +321,8 @@ def _tier_problems(tiers: tuple[TierSpec, ...], key: str) -> list[str]:
                 )
         if tier.max_notional <= tier.min_notional:
             problems.append(
-                f"{at}.max_notional: {tier.max_notional} must be above min_notional {tier.min_notional}"
+                f"{at}.max_notional: {tier.max_notional} must be above "
+                f"min_notional {tier.min_notional}"
             )
         if not ZERO <= rate < ONE:
             problems.append(f"{at}.maintenance_margin_rate: must be >= 0 and < 1, got {rate}")
@@ -294,7 +341,9 @@ def _tier_problems(tiers: tuple[TierSpec, ...], key: str) -> list[str]:
                 else f"the recursion gives {amounts[k]} = {amounts[k - 1]} + "
                 f"{tier.min_notional} × ({rate} − {tiers[k - 1].maintenance_margin_rate})"
             )
-            problems.append(f"{at}.maintenance_amount: {given} contradicts the recursion: {recursion}")
+            problems.append(
+                f"{at}.maintenance_amount: {given} contradicts the recursion: {recursion}"
+            )
     return problems
 
 
@@ -302,7 +351,8 @@ def _semantic_problems(spec: PolicySpec) -> list[str]:
     problems = []
     if spec.schema_version != SCHEMA_VERSION:
         problems.append(
-            f"schema_version: this margincall reads schema {SCHEMA_VERSION}, got {spec.schema_version}"
+            f"schema_version: this margincall reads schema {SCHEMA_VERSION}, "
+            f"got {spec.schema_version}"
         )
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", spec.name):
         problems.append(f"name: {spec.name!r} must be lower-case letters, digits, '.', '_' or '-'")
@@ -327,7 +377,8 @@ def _semantic_problems(spec: PolicySpec) -> list[str]:
             problems.append(f"deficit.waterfall[{k}]: {stage!r} is listed twice")
     if spec.insurance_fund.initial_balance < 0:
         problems.append(
-            f"insurance_fund.initial_balance: must be >= 0, got {spec.insurance_fund.initial_balance}"
+            "insurance_fund.initial_balance: must be >= 0, "
+            f"got {spec.insurance_fund.initial_balance}"
         )
     ratio = spec.insurance_fund.max_net_notional_ratio
     if ratio is not None and ratio < 0:
@@ -342,15 +393,9 @@ def _semantic_problems(spec: PolicySpec) -> list[str]:
 def load_spec(text: str, origin: str, resolve: Resolver) -> PolicySpec:
     """Parse, merge parents, structure and validate one policy; raise one PolicyError."""
     with exact():
-        raw = _with_parents(parse_toml(text, origin), origin, resolve, (origin,))
-        try:
-            spec = CONVERTER.structure(raw, PolicySpec)
-        except Exception as error:  # cattrs raises exception groups of every problem
-            raise PolicyError(structure_problems(error, origin)) from None
-        problems = _semantic_problems(spec)
-    if problems:
-        raise PolicyError([f"{origin}: {p}" for p in problems])
-    return spec
+        return _validated(
+            _with_parents(parse_toml(text, origin), origin, resolve, (origin,)), origin
+        )
 
 
 def build_markets(spec: PolicySpec) -> dict[str, Market]:
@@ -362,7 +407,7 @@ def build_markets(spec: PolicySpec) -> dict[str, Market]:
         )
         tiers = tuple(
             Tier(t.min_notional, t.max_notional, t.max_leverage, t.maintenance_margin_rate, a)
-            for t, a in zip(m.tiers, amounts)
+            for t, a in zip(m.tiers, amounts, strict=True)
         )
         fees = spec.fees
         markets[symbol] = Market(
@@ -394,9 +439,3 @@ def resolve_path(reference: str, origin: str) -> Path | None:
         base = Path(origin).parent if Path(origin).is_file() else Path.cwd()
         path = base / path
     return path
-
-
-def unstructure(spec: PolicySpec) -> dict[str, Any]:
-    """The spec as plain TOML-ready data (Decimals as exact strings)."""
-    data: dict[str, Any] = CONVERTER.unstructure(spec)
-    return data

@@ -27,8 +27,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from importlib.resources.abc import Traversable
-
+    from margincall._compat import Traversable
     from margincall.account import Position
     from margincall.config import PolicySpec
     from margincall.health import Health
@@ -95,9 +94,7 @@ def margincall_is_liquidatable(config: PolicySpec, health: Health) -> bool | Non
 
 
 @hookspec(firstresult=True)
-def margincall_liquidation_price(
-    config: PolicySpec, problem: PriceProblem
-) -> PriceSolution | None:
+def margincall_liquidation_price(config: PolicySpec, problem: PriceProblem) -> PriceSolution | None:
     """Return the mark price of ``problem``'s symbol at which its pool reaches liquidation,
     other symbols held at their marks (first result).
 
@@ -108,9 +105,7 @@ def margincall_liquidation_price(
 
 
 @hookspec(firstresult=True)
-def margincall_bankruptcy_price(
-    config: PolicySpec, problem: PriceProblem
-) -> PriceSolution | None:
+def margincall_bankruptcy_price(config: PolicySpec, problem: PriceProblem) -> PriceSolution | None:
     """Return the mark price at which the pool's margin balance reaches zero (first result).
 
     Default: the root of ``margin balance = 0`` with the other symbols' unrealised PnL at mark

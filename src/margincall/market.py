@@ -20,8 +20,10 @@ class Market:
     for linear contracts (Binance USDⓈ-M quotes sizes in base units, so 1), quote units (USD
     face value) for inverse ones. Position value and PnL are in ``settlement_currency``:
 
-    * linear:  value = size * contract_size * price;   PnL = side * size * contract_size * (P - E)
-    * inverse: value = size * contract_size / price;   PnL = side * size * contract_size * (1/E - 1/P)
+    * linear:  value = size * contract_size * price;
+      PnL = side * size * contract_size * (P - E)
+    * inverse: value = size * contract_size / price;
+      PnL = side * size * contract_size * (1/E - 1/P)
 
     ``tick_size`` is the price step and ``lot_size`` the size step (contracts) of orders.
     """
@@ -51,7 +53,7 @@ class Market:
         return exposure / price if self.inverse else exposure * price
 
     def pnl(self, sign: int, size: Decimal, entry: Decimal, price: Decimal) -> Decimal:
-        """PnL in the settlement currency of ``size`` contracts opened at ``entry``, at ``price``."""
+        """PnL, in settlement currency, of ``size`` contracts opened at ``entry``, at ``price``."""
         exposure = size * self.contract_size
         if self.inverse:
             return sign * exposure * (1 / entry - 1 / price)

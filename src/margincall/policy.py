@@ -19,7 +19,7 @@ import pluggy
 
 from margincall.account import Account, Position, Side
 from margincall.config import PolicySpec, Source, build_markets, load_spec, resolve_path
-from margincall.decimals import ZERO, exact, positive
+from margincall.decimals import ZERO, Number, exact, non_negative, positive, to_decimal
 from margincall.errors import InvalidInputError, PluginError, PolicyError
 from margincall.health import Health
 from margincall.market import Market
@@ -106,9 +106,7 @@ class PositionRisk:
 class Policy:
     """A venue's liquidation policy. Build one with :func:`margincall.load_policy`."""
 
-    def __init__(
-        self, spec: PolicySpec, manager: pluggy.PluginManager, origin: str
-    ) -> None:
+    def __init__(self, spec: PolicySpec, manager: pluggy.PluginManager, origin: str) -> None:
         self.spec = spec
         self.origin = origin
         self.markets: Mapping[str, Market] = build_markets(spec)
@@ -212,19 +210,20 @@ class Policy:
     def _check(self, account: Account) -> None:
         if not isinstance(account, Account):
             raise InvalidInputError(f"expected an Account, got {type(account).__name__}")
-        currencies = set()
+        currencies: dict[str, list[str]] = {}
         for position in account.positions:
             market = self.market(position.symbol)
             if not position.isolated:
-                currencies.add(market.settlement_currency)
+                currencies.setdefault(market.settlement_currency, []).append(position.symbol)
         if len(currencies) > 1:
+            held = "; ".join(f"{c}: {', '.join(s)}" for c, s in sorted(currencies.items()))
             raise InvalidInputError(
-                f"account: cross positions settle in {', '.join(sorted(currencies))}; "
+                f"account: its cross positions settle in different currencies ({held}); "
                 "a cross account has one settlement currency, use one Account per currency"
             )
 
-    @staticmethod
-    def _select(account: Account, symbol: str, side: str | None) -> Position:
+    def _select(self, account: Account, symbol: str, side: str | None) -> Position:
+        self.market(symbol)
         legs = account.legs(symbol)
         if side is not None:
             if side not in ("long", "short"):
@@ -257,6 +256,7 @@ class Policy:
         self, account: Account, position: Position, marks: Mapping[str, Decimal]
     ) -> PriceProblem:
         market = self.market(position.symbol)
+        members: tuple[Position, ...]
         if position.isolated:
             members = (position,)
             collateral, others_mm = self.isolated_margin(position), ZERO
@@ -274,11 +274,11 @@ class Policy:
         )
         return PriceProblem(market, legs, collateral, others_mm, marks.get(position.symbol))
 
-    def _health(
-        self, account: Account, position: Position, marks: Mapping[str, Decimal]
-    ) -> Health:
+    def _health(self, account: Account, position: Position, marks: Mapping[str, Decimal]) -> Health:
         members = (
-            (position,) if position.isolated else tuple(p for p in account.positions if not p.isolated)
+            (position,)
+            if position.isolated
+            else tuple(p for p in account.positions if not p.isolated)
         )
         balance = self.isolated_margin(position) if position.isolated else account.balance
         mm = im = ZERO
@@ -309,9 +309,7 @@ class Policy:
         position = self._select(account, symbol, side)
         checked = self._marks(marks)
         value = self._position_terms(position, checked)[0]
-        result: Decimal = self._initial_margin(
-            self.spec, self.market(symbol), position, value
-        )
+        result: Decimal = self._initial_margin(self.spec, self.market(symbol), position, value)
         return result
 
     @_exact
@@ -438,13 +436,25 @@ class Policy:
                 bankruptcy = self._bankruptcy_price(self.spec, self._problem(account, p, checked))
                 rows.append(
                     PoolPosition(
-                        p.symbol, p.side, p.size, p.entry_price, checked[p.symbol], value, mm,
-                        self.market(p.symbol), self.tiers(p), bankruptcy.price,
+                        p.symbol,
+                        p.side,
+                        p.size,
+                        p.entry_price,
+                        checked[p.symbol],
+                        value,
+                        mm,
+                        self.market(p.symbol),
+                        self.tiers(p),
+                        bankruptcy.price,
                     )
                 )
             pools.append(
-                Pool(members[0].isolated, health.margin_balance, health.maintenance_margin,
-                     tuple(rows))
+                Pool(
+                    members[0].isolated,
+                    health.margin_balance,
+                    health.maintenance_margin,
+                    tuple(rows),
+                )
             )
         return tuple(pools)
 
@@ -455,18 +465,31 @@ class Policy:
         return action
 
     @_exact
-    def trading_fee(self, symbol: str, size: Decimal, price: Decimal, *, maker: bool) -> Decimal:
-        fee: Decimal = self._trading_fee(self.spec, self.market(symbol), size, price, maker)
+    def trading_fee(self, symbol: str, size: Number, price: Number, *, maker: bool) -> Decimal:
+        """Trading fee on a fill of ``size`` contracts at ``price``."""
+        market = self.market(symbol)
+        fee: Decimal = self._trading_fee(
+            self.spec, market, positive(size, "size"), positive(price, "price"), bool(maker)
+        )
         return fee
 
     @_exact
-    def liquidation_fee(self, symbol: str, size: Decimal, price: Decimal) -> Decimal:
-        fee: Decimal = self._liquidation_fee(self.spec, self.market(symbol), size, price)
+    def liquidation_fee(self, symbol: str, size: Number, price: Number) -> Decimal:
+        """Liquidation (clearance) fee on a liquidation fill of ``size`` at ``price``."""
+        market = self.market(symbol)
+        fee: Decimal = self._liquidation_fee(
+            self.spec, market, positive(size, "size"), positive(price, "price")
+        )
         return fee
 
     @_exact
-    def takeover_capacity(self, fund_balance: Decimal, net_notional: Decimal) -> Decimal:
-        capacity: Decimal = self._takeover_capacity(self.spec, fund_balance, net_notional)
+    def takeover_capacity(self, fund_balance: Number, net_notional: Number) -> Decimal:
+        """Further notional the insurance fund may take over (Infinity: unbounded)."""
+        capacity: Decimal = self._takeover_capacity(
+            self.spec,
+            non_negative(fund_balance, "fund_balance"),
+            to_decimal(net_notional, "net_notional"),
+        )
         return capacity
 
     @_exact
@@ -483,19 +506,29 @@ class Policy:
 
     @_exact
     def adl_allocate(
-        self, ranked: tuple[AdlCandidate, ...], size: Decimal, price: Decimal
+        self, ranked: tuple[AdlCandidate, ...], size: Number, price: Number
     ) -> tuple[AdlFill, ...]:
-        fills: tuple[AdlFill, ...] = self._adl_allocate(self.spec, ranked, size, price)
+        """Fills closing ``size`` contracts against ``ranked`` (best first) at ``price``."""
+        fills: tuple[AdlFill, ...] = self._adl_allocate(
+            self.spec, tuple(ranked), positive(size, "size"), positive(price, "price")
+        )
         return fills
 
     @_exact
-    def clawback(self, deficit: Decimal, profits: Mapping[str, Decimal]) -> Mapping[str, Decimal]:
-        shares: Mapping[str, Decimal] = self._clawback(self.spec, deficit, profits)
+    def clawback(self, deficit: Number, profits: Mapping[str, Number]) -> Mapping[str, Decimal]:
+        """How much of ``deficit`` each account pays, from its profit in ``profits``."""
+        checked = {key: to_decimal(p, f"profit of {key}") for key, p in profits.items()}
+        shares: Mapping[str, Decimal] = self._clawback(
+            self.spec, non_negative(deficit, "deficit"), checked
+        )
         return shares
 
     @_exact
-    def debt_interest(self, debt: Decimal, days: Decimal) -> Decimal:
-        interest: Decimal = self._debt_interest(self.spec, debt, days)
+    def debt_interest(self, debt: Number, days: Number) -> Decimal:
+        """Interest a chased debt accrues over ``days``."""
+        interest: Decimal = self._debt_interest(
+            self.spec, non_negative(debt, "debt"), non_negative(days, "days")
+        )
         return interest
 
 
@@ -513,12 +546,19 @@ def _policy_text(reference: str, origin: str, registry: Registry) -> tuple[str, 
         try:
             return path.read_text(encoding="utf-8"), str(path)
         except OSError as error:
-            raise PolicyError(f"{origin}: cannot read policy file {path}: {error.strerror}") from None
+            raise PolicyError(
+                f"{origin}: extends: cannot read policy file {path}: {error.strerror}"
+            ) from None
     shipped = registry.policies.get(reference)
     if shipped is None:
         known = ", ".join(sorted(registry.policies)) or "none"
         where = f"{origin}: extends: " if origin else ""
-        raise PolicyError(f"{where}unknown policy {reference!r}; available: {known}")
+        message = f"{where}unknown policy {reference!r}; available: {known}"
+        if registry.blocked:
+            message += f"; plugins blocked by {BLOCK_ENV}: {', '.join(sorted(registry.blocked))}"
+        if registry.failures:
+            message += f"; plugins that failed to load: {', '.join(sorted(registry.failures))}"
+        raise PolicyError(message)
     return shipped.file.read_text(encoding="utf-8"), shipped.origin
 
 
@@ -556,7 +596,8 @@ def load_policy(reference: str | Path, *, registry: Registry | None = None) -> P
     """
     registry = registry or default_registry()
     ref = str(reference)
-    if isinstance(reference, Path) or ref.endswith(".toml"):
+    is_path = isinstance(reference, Path) or ref.endswith(".toml") or "/" in ref
+    if is_path:
         path = Path(ref)
         try:
             text, origin = path.read_text(encoding="utf-8"), str(path)
@@ -565,6 +606,6 @@ def load_policy(reference: str | Path, *, registry: Registry | None = None) -> P
     else:
         text, origin = _policy_text(ref, "", registry)
     spec = load_spec(text, origin, lambda r, o: _policy_text(r, o, registry))
-    if not (isinstance(reference, Path) or ref.endswith(".toml")) and spec.name != ref:
+    if not is_path and spec.name != ref:
         raise PolicyError(f"{origin}: name: {spec.name!r} must match the file name {ref!r}")
     return Policy(spec, _manager_for(spec, origin, registry), origin)

@@ -72,9 +72,7 @@ class PriceSolution:
     tiers: tuple[int, ...] = ()
 
 
-def _coefficients(
-    problem: PriceProblem, chosen: list[Tier] | None
-) -> tuple[Decimal, Decimal]:
+def _coefficients(problem: PriceProblem, chosen: list[Tier] | None) -> tuple[Decimal, Decimal]:
     """``A, B`` of ``f(u) = A + B*u`` with each leg in tier ``chosen[i]`` (None: no margin)."""
     inverse = problem.market.inverse
     a = problem.collateral - (ZERO if chosen is None else problem.other_maintenance)

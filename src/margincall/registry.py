@@ -14,13 +14,14 @@ import re
 from collections.abc import Iterable
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
-from importlib.resources.abc import Traversable
 from types import ModuleType
+from typing import cast
 
 import attrs
 import pluggy
 
 from margincall import hookspecs
+from margincall._compat import Traversable
 from margincall.mechanisms import DEFAULT_PLUGINS
 
 GROUP = "margincall"
@@ -103,8 +104,13 @@ class Registry:
         return registry
 
     def _add(
-        self, manager: pluggy.PluginManager, name: str, plugin: object, dist: str | None,
-        *, default: bool,
+        self,
+        manager: pluggy.PluginManager,
+        name: str,
+        plugin: object,
+        dist: str | None,
+        *,
+        default: bool,
     ) -> None:
         if name in self.blocked:
             return
@@ -123,7 +129,7 @@ class Registry:
     def _collect_policies(self, manager: pluggy.PluginManager) -> None:
         for impl in reversed(manager.hook.margincall_policy_files.get_hookimpls()):
             try:
-                files = list(impl.function())
+                files: list[Traversable] = list(cast("Iterable[Traversable]", impl.function()))
             except Exception as error:
                 self.failures[impl.plugin_name] = f"margincall_policy_files failed: {error!r}"
                 continue

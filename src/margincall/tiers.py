@@ -48,7 +48,7 @@ class Tier:
 def recursive_amounts(floors: Sequence[Decimal], rates: Sequence[Decimal]) -> list[Decimal]:
     """Maintenance amounts by Binance's recursion (see the module docstring); exact."""
     amounts: list[Decimal] = []
-    for k, (floor, rate) in enumerate(zip(floors, rates)):
+    for k, (floor, rate) in enumerate(zip(floors, rates, strict=True)):
         amounts.append(ZERO if k == 0 else amounts[-1] + floor * (rate - rates[k - 1]))
     return amounts
 

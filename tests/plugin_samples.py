@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
-from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from margincall import hookimpl
+from margincall._compat import Traversable
 from margincall.market import Market
 from margincall.tiers import Tier
 

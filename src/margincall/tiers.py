@@ -53,9 +53,13 @@ def recursive_amounts(floors: Sequence[Decimal], rates: Sequence[Decimal]) -> li
     return amounts
 
 
+def _cap(tier: Tier) -> Decimal:
+    return tier.max_notional
+
+
 def tier_index(tiers: Sequence[Tier], value: Decimal) -> int:
     """Index of the tier holding ``value``: the first whose cap is >= value, else the last."""
-    index = bisect_left([t.max_notional for t in tiers], value)
+    index = bisect_left(tiers, value, key=_cap)
     return min(index, len(tiers) - 1)
 
 

@@ -62,3 +62,23 @@ flat = FlatTiers()
 deferring = Deferring()
 wrapping = Wrapping()
 broken_policy_files = BrokenPolicyFiles()
+
+
+class WithDefault:
+    """Gives a hook argument a default: pluggy would never pass ``maker``."""
+
+    @hookimpl
+    def margincall_trading_fee(self, maker: bool = True) -> None:  # pragma: no cover
+        raise AssertionError
+
+
+class NeverAnswers:
+    """Answers None for the liquidation fee, whatever it is asked."""
+
+    @hookimpl(tryfirst=True)
+    def margincall_liquidation_fee(self) -> None:
+        return None
+
+
+with_default = WithDefault()
+never_answers = NeverAnswers()

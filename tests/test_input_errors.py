@@ -7,7 +7,6 @@ sides before computing. No other exception type (TypeError, KeyError, decimal er
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any

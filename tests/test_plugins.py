@@ -138,3 +138,39 @@ def _variant(tmp_path: object, plugins_line: str) -> str:
     path = Path(str(tmp_path)) / "variant.toml"
     path.write_text(f'name = "variant"\nextends = "binance-usdm"\n{plugins_line}\n')
     return str(path)
+
+
+def test_a_hookimpl_with_a_default_argument_is_refused() -> None:
+    """pluggy never passes an argument that has a default, so the plugin is refused."""
+    registry = Registry.discover(
+        points(defaulted="plugin_samples:with_default", binance=BINANCE), blocked=frozenset()
+    )
+    assert "default values to maker" in registry.failures["defaulted"]
+    assert "defaulted" not in registry.plugins
+
+
+def test_one_object_under_two_names_is_reported_not_fatal() -> None:
+    registry = Registry.discover(points(first=BINANCE, second=BINANCE), blocked=frozenset())
+    assert "first" in registry.plugins
+    assert "second" not in registry.plugins
+    assert "already registered" in registry.failures["second"]
+
+
+def test_default_mechanisms_cannot_be_blocked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(BLOCK_ENV, "margin")
+    registry = Registry.discover(points(binance=BINANCE))
+    assert "margin" in registry.plugins
+    policy = mc.load_policy("binance-usdm", registry=registry)
+    account = mc.Account(0, [mc.Position("BTCUSDT", "long", 1, 40000)])
+    # bracket 1: 40,000 × 0.4 %
+    assert policy.maintenance_margin(account, "BTCUSDT", marks={"BTCUSDT": D(40000)}) == 160
+
+
+def test_a_tryfirst_plugin_answering_none_defers_to_the_default(tmp_path: object) -> None:
+    """A plugin asked first (tryfirst) that answers None leaves the answer to the default:
+    BTCUSDT's 1.25 % clearance fee on a value of 1."""
+    registry = Registry.discover(
+        points(quiet="plugin_samples:never_answers", binance=BINANCE), blocked=frozenset()
+    )
+    policy = mc.load_policy(_variant(tmp_path, 'plugins = ["binance", "quiet"]'), registry=registry)
+    assert policy.liquidation_fee("BTCUSDT", 1, 1) == D("0.0125")

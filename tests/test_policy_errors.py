@@ -628,3 +628,14 @@ def test_extends_never_imports(tmp_path: Path, probe_module: Path) -> None:
     assert f"'{PROBE}'" in line
     assert PROBE not in sys.modules
     assert not probe_module.exists()
+
+
+def test_extends_cycle_through_dotdot_paths(tmp_path: Path) -> None:
+    """x/a.toml extends ../x/b.toml, which extends a.toml: the cycle is found although the
+    two spellings of a.toml's path differ."""
+    folder = tmp_path / "x"
+    folder.mkdir()
+    write(folder, 'extends = "../x/b.toml"\nname = "a"\n', "a.toml")
+    write(folder, 'extends = "a.toml"\nname = "b"\n', "b.toml")
+    error = load_error(folder / "a.toml")
+    assert "cycle" in only_problem(error)

@@ -34,6 +34,7 @@ from decimal import Decimal
 from margincall import hookimpl
 from margincall._compat import Traversable
 from margincall.decimals import ONE, ZERO
+from margincall.errors import PluginError
 from margincall.mechanisms.procedure import largest_requirement, reduction_to_compliance
 from margincall.waterfall import AdlCandidate, LiquidationAction, Pool, Reduce, Takeover
 from margincall_plugins import policy_folder
@@ -51,7 +52,7 @@ def margincall_policy_files() -> Iterable[Traversable]:
 def margincall_liquidation_action(pool: Pool, attempt: int) -> LiquidationAction:
     target = largest_requirement(pool)
     if target.bankruptcy_price is None:
-        raise ValueError(f"{target.symbol} {target.side}: no bankruptcy price")
+        raise PluginError(f"{target.symbol} {target.side}: no bankruptcy price to take over at")
     if attempt == 0:
         size = reduction_to_compliance(pool, target)
         if size is not None:

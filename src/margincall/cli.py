@@ -24,7 +24,7 @@ from margincall import display
 from margincall.account_file import load_account
 from margincall.errors import MargincallError
 from margincall.policy import Policy, load_policy
-from margincall.registry import default_registry
+from margincall.registry import BLOCK_ENV, default_registry
 
 
 def _json_default(value: object) -> str:
@@ -74,6 +74,11 @@ def cmd_policies(args: argparse.Namespace) -> int:
             print(f"margincall: policy {name} does not load:\n{error}", file=sys.stderr)
     for name, why in sorted(registry.failures.items()):
         print(f"margincall: plugin {name}: {why}", file=sys.stderr)
+    if registry.blocked:
+        print(
+            f"margincall: plugins blocked by {BLOCK_ENV}: {', '.join(sorted(registry.blocked))}",
+            file=sys.stderr,
+        )
     if args.json:
         _dump([_provenance(p) for p in policies])
         return 0

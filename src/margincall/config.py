@@ -436,6 +436,10 @@ def resolve_path(reference: str, origin: str) -> Path | None:
         return None
     path = Path(reference)
     if not path.is_absolute():
-        base = Path(origin).parent if Path(origin).is_file() else Path.cwd()
-        path = base / path
-    return path
+        if not Path(origin).is_file():
+            raise PolicyError(
+                f"{origin}: extends: {reference!r} is a relative path, but this policy is not "
+                "a file on disk; extend a shipped policy by its name"
+            )
+        path = Path(origin).parent / path
+    return path.resolve()  # normalised, so that a cycle through '..' is recognised

@@ -77,7 +77,7 @@ def _resolve(manager: pluggy.PluginManager, name: str) -> Callable[..., Any]:
                 return result
         raise PluginError(f"no plugin returned a result for {name}")
 
-    return functions[0] if len(functions) == 1 else first_result
+    return first_result
 
 
 @attrs.frozen
@@ -166,6 +166,7 @@ class Policy:
 
     # --- per-position figures -------------------------------------------------------------
 
+    @_exact
     def tiers(self, position: Position) -> tuple[Tier, ...]:
         """The tier table that sets ``position``'s maintenance margin."""
         tiers: tuple[Tier, ...] = self._maintenance_tiers(
@@ -178,6 +179,7 @@ class Policy:
         index = tier_index(tiers, value)
         return tiers[index].maintenance_margin(value), index, tiers[index]
 
+    @_exact
     def isolated_margin(self, position: Position) -> Decimal:
         """The margin of an isolated position: ``margin``, or value at entry / leverage."""
         if position.margin is not None:
@@ -404,7 +406,11 @@ class Policy:
                     margin_ratio=health.margin_ratio,
                     liquidatable=bool(self._is_liquidatable(self.spec, health)),
                     liquidation_price=liq.price,
-                    liquidation_tier=None if liq.price is None else liq.tiers[leg] + 1,
+                    liquidation_tier=(
+                        liq.tiers[leg] + 1
+                        if liq.price is not None and leg < len(liq.tiers)
+                        else None
+                    ),
                     bankruptcy_price=self._bankruptcy_price(self.spec, problem).price,
                 )
             )
@@ -600,7 +606,7 @@ def load_policy(reference: str | Path, *, registry: Registry | None = None) -> P
     if is_path:
         path = Path(ref)
         try:
-            text, origin = path.read_text(encoding="utf-8"), str(path)
+            text, origin = path.read_text(encoding="utf-8"), str(path.resolve())
         except OSError as error:
             raise PolicyError(f"{path}: cannot read policy file: {error.strerror}") from None
     else:

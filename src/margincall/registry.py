@@ -2,9 +2,11 @@
 policies the plugins ship.
 
 Entry points load one at a time: a plugin that fails to import, implements an unknown hook
-(a misspelling) or breaks a hook's signature is recorded by name in
+(a misspelling), breaks a hook's signature, gives a hook argument a default value, or is an
+object already registered under another name is recorded by name in
 :attr:`Registry.failures` and the others still load. ``MARGINCALL_BLOCK_PLUGINS`` (names
-separated by commas or spaces) keeps named plugins from loading at all.
+separated by commas or spaces) keeps named entry-point plugins from loading at all; the
+default mechanisms cannot be blocked (every policy relies on them).
 """
 
 from __future__ import annotations
@@ -112,13 +114,13 @@ class Registry:
         *,
         default: bool,
     ) -> None:
-        if name in self.blocked:
-            return
         try:
             manager.register(plugin, name=name)
             manager.check_pending()
-        except pluggy.PluginValidationError as error:
-            if manager.is_registered(plugin):
+            _refuse_defaults(manager, name)
+        except (pluggy.PluginValidationError, ValueError) as error:
+            # ValueError: pluggy refuses an object already registered under another name
+            if manager.is_registered(plugin) and manager.get_name(plugin) == name:
                 manager.unregister(plugin)
             self.failures[name] = f"invalid plugin: {error}"
             return
@@ -142,6 +144,19 @@ class Registry:
                     )
                     continue
                 self.policies[stem] = PolicyFile(stem, impl.plugin_name, file)
+
+
+def _refuse_defaults(manager: pluggy.PluginManager, name: str) -> None:
+    """pluggy never passes a hookimpl argument that has a default value, so such an
+    argument would silently keep its default: refuse the plugin instead."""
+    for caller in manager.get_hookcallers(manager.get_plugin(name)) or []:
+        for impl in caller.get_hookimpls():
+            if impl.plugin_name == name and impl.kwargnames:
+                raise pluggy.PluginValidationError(
+                    impl.plugin,
+                    f"{name}: {caller.name} gives default values to {', '.join(impl.kwargnames)}; "
+                    "hook implementations must not (pluggy would never pass those arguments)",
+                )
 
 
 @cache

@@ -109,7 +109,8 @@ class Policy:
     def __init__(self, spec: PolicySpec, manager: pluggy.PluginManager, origin: str) -> None:
         self.spec = spec
         self.origin = origin
-        self.markets: Mapping[str, Market] = build_markets(spec)
+        with exact():  # the maintenance-amount recursion must not round at the caller's precision
+            self.markets: Mapping[str, Market] = build_markets(spec)
         self.plugins: tuple[str, ...] = tuple(
             name for name, _ in manager.list_name_plugin() if name is not None
         )

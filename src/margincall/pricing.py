@@ -29,7 +29,7 @@ from itertools import pairwise
 
 import attrs
 
-from margincall.decimals import ZERO
+from margincall.decimals import PRECISION, ZERO
 from margincall.errors import InvalidInputError
 from margincall.market import Market
 from margincall.tiers import Tier, tier_index
@@ -79,8 +79,10 @@ def _coefficients(problem: PriceProblem, chosen: list[Tier] | None) -> tuple[Dec
     b = ZERO
     for i, leg in enumerate(problem.legs):
         sigma = -leg.sign if inverse else leg.sign
-        e = 1 / leg.entry_price if inverse else leg.entry_price
-        a -= sigma * leg.exposure * e
+        # value at entry, computed exactly as Market.value does (one rounding, not two), so
+        # that a margin equal to it cancels exactly instead of leaving a spurious root
+        at_entry = leg.exposure / leg.entry_price if inverse else leg.exposure * leg.entry_price
+        a -= sigma * at_entry
         b += sigma * leg.exposure
         if chosen is not None:
             a += chosen[i].maintenance_amount
@@ -119,10 +121,25 @@ def _roots(problem: PriceProblem, maintenance: bool) -> list[Decimal]:
     return roots
 
 
+NOISE = Decimal(10) ** (10 - PRECISION)
+"""Relative difference below which two roots are one: a root on a tier edge is found by
+both neighbouring segments, from coefficients rounded differently in the last digits."""
+
+
+def _distinct(prices: list[Decimal]) -> list[Decimal]:
+    kept: list[Decimal] = []
+    for price in prices:
+        if not kept or price - kept[-1] > NOISE * price:
+            kept.append(price)
+    return kept
+
+
 def solve(problem: PriceProblem, *, maintenance: bool) -> PriceSolution:
     """Solve ``margin balance = maintenance margin`` (or ``= 0`` when not ``maintenance``)."""
     inverse = problem.market.inverse
-    prices = sorted({(1 / u if inverse else u) for u in _roots(problem, maintenance) if u > 0})
+    prices = _distinct(
+        sorted((1 / u if inverse else u) for u in _roots(problem, maintenance) if u > 0)
+    )
     if not prices:
         return PriceSolution(None)
     if len(prices) == 1:

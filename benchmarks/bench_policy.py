@@ -32,21 +32,39 @@ def main() -> None:
     problem = policy._problem(isolated, isolated.positions[0], {})
     manager = policy._manager
     rows = [
-        ("maintenance_margin, one position", best(
-            lambda: policy.maintenance_margin(isolated, "BTCUSDT", marks={"BTCUSDT": D(69000)}),
-            2000)),
-        ("liquidation_price, isolated (tier re-selected)", best(
-            lambda: policy.liquidation_price(isolated, "BTCUSDT"), 2000)),
-        (f"liquidation_price, cross with {len(symbols)} positions", best(
-            lambda: policy.liquidation_price(cross, "BTCUSDT", marks=marks), 500)),
-        (f"risk(), cross with {len(symbols)} positions", best(
-            lambda: policy.risk(cross, marks=marks), 100)),
+        (
+            "maintenance_margin, one position",
+            best(
+                lambda: policy.maintenance_margin(isolated, "BTCUSDT", marks={"BTCUSDT": D(69000)}),
+                2000,
+            ),
+        ),
+        (
+            "liquidation_price, isolated (tier re-selected)",
+            best(lambda: policy.liquidation_price(isolated, "BTCUSDT"), 2000),
+        ),
+        (
+            f"liquidation_price, cross with {len(symbols)} positions",
+            best(lambda: policy.liquidation_price(cross, "BTCUSDT", marks=marks), 500),
+        ),
+        (
+            f"risk(), cross with {len(symbols)} positions",
+            best(lambda: policy.risk(cross, marks=marks), 100),
+        ),
         ("pricing.solve alone (12 tiers)", best(lambda: solve(problem, maintenance=True), 2000)),
-        ("liquidation fee via resolved callable", best(
-            lambda: policy._liquidation_fee(spec, market, D(1), D(60000)), 20000)),
-        ("liquidation fee via pm.hook (not used)", best(
-            lambda: manager.hook.margincall_liquidation_fee(
-                config=spec, market=market, size=D(1), price=D(60000)), 20000)),
+        (
+            "liquidation fee via resolved callable",
+            best(lambda: policy._liquidation_fee(spec, market, D(1), D(60000)), 20000),
+        ),
+        (
+            "liquidation fee via pm.hook (not used)",
+            best(
+                lambda: manager.hook.margincall_liquidation_fee(
+                    config=spec, market=market, size=D(1), price=D(60000)
+                ),
+                20000,
+            ),
+        ),
     ]
     width = max(len(name) for name, _ in rows)
     for name, micros in rows:

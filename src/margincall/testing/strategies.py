@@ -25,9 +25,9 @@ The module needs ``hypothesis``; ``margincall`` itself never imports it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, NamedTuple, Union
+from typing import TYPE_CHECKING, NamedTuple
 
 from hypothesis import strategies as st
 
@@ -58,10 +58,10 @@ __all__ = [
     "value_at_entry",
 ]
 
-Number = Union[Decimal, int, str]
+Number = Decimal | int | str
 """A bound: a Decimal, an int or a decimal string (never a float)."""
 
-Places = Union[int, tuple[int, int]]
+Places = int | tuple[int, int]
 """Digits after the decimal point: exactly ``n``, or an inclusive range ``(lo, hi)`` to draw
 ``n`` from (each number draws its own)."""
 
@@ -102,8 +102,11 @@ def _places(places: Places) -> st.SearchStrategy[int]:
     return st.just(places)
 
 
-def decimals_between(lo: Number, hi: Number, places: Places) -> st.SearchStrategy[Decimal]:
-    """Decimals ``d`` with ``lo <= d <= hi`` and exactly ``places`` digits after the point.
+def decimals_between(
+    lo: Number, hi: Number, places: Places, *, exclude_hi: bool = False
+) -> st.SearchStrategy[Decimal]:
+    """Decimals ``d`` with ``lo <= d <= hi`` (``d < hi`` with ``exclude_hi``) and exactly
+    ``places`` digits after the point.
 
     Bounds are exact: a bound that is not a whole number of steps is rounded inwards (so
     ``decimals_between(0, "0.4999", 2)`` never yields ``0.50``). Shrinks towards ``lo``.
@@ -115,6 +118,8 @@ def decimals_between(lo: Number, hi: Number, places: Places) -> st.SearchStrateg
     def at(p: int) -> st.SearchStrategy[Decimal]:
         with exact():
             first, last = _units(low, p, up=True), _units(high, p, up=False)
+            if exclude_hi and _scaled(last, p) == high:
+                last -= 1
         if first > last:
             raise ValueError(f"decimals_between: no {p}-place decimal in [{low}, {high}]")
         return st.integers(first, last).map(lambda n: _scaled(n, p))
@@ -171,6 +176,13 @@ class TierRow(NamedTuple):
     maintenance_margin_rate: Decimal
 
 
+def _below_one_over(rate: Decimal) -> Callable[[Decimal], bool]:
+    def check(leverage: Decimal) -> bool:
+        return leverage > 0 and leverage * rate < 1
+
+    return check
+
+
 @st.composite
 def tier_rows(
     draw: st.DrawFn,
@@ -198,29 +210,33 @@ def tier_rows(
     every venue.
     """
     top_rate = _dec(max_rate, "max_rate")
-    low_leverage, high_leverage = _dec(min_leverage, "min_leverage"), _dec(max_leverage, "max_leverage")
+    low_leverage, high_leverage = (
+        _dec(min_leverage, "min_leverage"),
+        _dec(max_leverage, "max_leverage"),
+    )
     count = draw(st.integers(min_tiers, max_tiers))
     widths = [draw(log_decimals(min_width, max_width, notional_places)) for _ in range(count)]
     rates = sorted(
-        draw(decimals_between(min_rate, top_rate, rate_places).filter(lambda r: r < top_rate))
+        draw(decimals_between(min_rate, top_rate, rate_places, exclude_hi=True))
         for _ in range(count)
     )
     leverages: list[Decimal] = []
     for rate in rates:
         with exact():
-            cap = high_leverage if rate == 0 else min(high_leverage, ONE / rate)
-        leverage = draw(
-            decimals_between(low_leverage, cap, leverage_places).filter(
-                lambda v, r=rate: v > 0 and v * r < 1
-            )
-        )
+            bound = None if rate == 0 else ONE / rate  # leverage must stay below 1 / rate
+        if bound is None or high_leverage < bound:
+            choices = decimals_between(low_leverage, high_leverage, leverage_places)
+        else:
+            choices = decimals_between(low_leverage, bound, leverage_places, exclude_hi=True)
+        # the filter is a guard only: the bounds above already exclude what it rejects
+        leverage = draw(choices.filter(_below_one_over(rate)))
         if monotone_leverage and leverages:
             leverage = min(leverage, leverages[-1])
         leverages.append(leverage)
     rows = []
     floor = ZERO
     with exact():
-        for width, rate, leverage in zip(widths, rates, leverages):
+        for width, rate, leverage in zip(widths, rates, leverages, strict=True):
             cap_notional = floor + width  # exact: both have few digits
             rows.append(TierRow(floor, cap_notional, leverage, rate))
             floor = cap_notional
@@ -236,7 +252,7 @@ def tiers_from_rows(rows: Sequence[TierRow]) -> tuple[Tier, ...]:
         )
     return tuple(
         Tier(r.min_notional, r.max_notional, r.max_leverage, r.maintenance_margin_rate, a)
-        for r, a in zip(rows, amounts)
+        for r, a in zip(rows, amounts, strict=True)
     )
 
 
@@ -264,7 +280,9 @@ def markets(
     with a face value of 1, 10 or 100 quote units. Fees are Binance-like constants."""
     contract_type = draw(st.sampled_from(list(contract_types)))
     inverse = contract_type == "inverse"
-    contract_size = Decimal(draw(st.sampled_from(["100", "10", "1"] if inverse else ["1", "0.1", "0.001"])))
+    contract_size = Decimal(
+        draw(st.sampled_from(["100", "10", "1"] if inverse else ["1", "0.1", "0.001"]))
+    )
     return Market(
         symbol=symbol,
         contract_type=contract_type,
@@ -279,7 +297,9 @@ def markets(
     )
 
 
-def prices(market: Market, *, min_ticks: int = 100, max_ticks: int = 10**6) -> st.SearchStrategy[Decimal]:
+def prices(
+    market: Market, *, min_ticks: int = 100, max_ticks: int = 10**6
+) -> st.SearchStrategy[Decimal]:
     """Prices on ``market``'s tick, ``min_ticks`` to ``max_ticks`` ticks, spread over orders
     of magnitude (with Binance's ticks: BTC up to 100,000, DOGE up to 10)."""
     tick = market.tick_size
@@ -298,7 +318,9 @@ def nearby_prices(
 ) -> st.SearchStrategy[Decimal]:
     """Prices on ``market``'s tick within ``±max_move`` (a fraction) of ``price``."""
     move = _dec(max_move, "max_move")
-    return decimals_between(-move, move, 4).map(lambda d: on_step(price * (ONE + d), market.tick_size))
+    return decimals_between(-move, move, 4).map(
+        lambda d: on_step(price * (ONE + d), market.tick_size)
+    )
 
 
 def value_at_entry(market: Market, position: Position) -> Decimal:
@@ -384,7 +406,12 @@ def accounts(
         names = [s for s in names if policy.market(s).settlement_currency == currency]
     count_max = min(max_positions, len(names))
     chosen = draw(
-        st.lists(st.sampled_from(names), min_size=min(min_positions, count_max), max_size=count_max, unique=True)
+        st.lists(
+            st.sampled_from(names),
+            min_size=min(min_positions, count_max),
+            max_size=count_max,
+            unique=True,
+        )
     )
     held: list[Position] = []
     marks: dict[str, Decimal] = {}
@@ -405,7 +432,10 @@ def accounts(
         for side in legs:
             leg = draw(
                 positions(
-                    market, sides=(side,), margin_modes=(mode,), max_lots=max_lots,
+                    market,
+                    sides=(side,),
+                    margin_modes=(mode,),
+                    max_lots=max_lots,
                     entry_prices=entries,
                 )
             )

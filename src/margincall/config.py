@@ -157,27 +157,23 @@ def _is_homogeneous_tuple(type_: object) -> bool:
     return get_origin(type_) is tuple and len(args) == 2 and args[1] is Ellipsis
 
 
-def _strict_array(type_: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
-    """Arrays only: without this a string would be read as an array of its letters."""
-    base = homogenous_tuple_structure_factory(type_, converter)
+def _only(
+    required: type, expected: str, factory: Callable[[Any, cattrs.Converter], Any]
+) -> Callable[[Any, cattrs.Converter], Callable[[Any, Any], Any]]:
+    """Wrap a cattrs hook factory so that it accepts only ``required`` values: without this a
+    string would be read as an array of its letters, and an array as a table's keys."""
 
-    def structure(value: object, target: Any) -> Any:
-        if not isinstance(value, list):
-            raise InvalidInputError(f"expected an array, got {_kind(value)} {value!r}")
-        return base(value, target)
+    def strict_factory(type_: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
+        base = factory(type_, converter)
 
-    return structure
+        def structure(value: object, target: Any) -> Any:
+            if not isinstance(value, required):
+                raise InvalidInputError(f"expected {expected}, got {_kind(value)} {value!r}")
+            return base(value, target)
 
+        return structure
 
-def _strict_table(type_: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
-    base = mapping_structure_factory(type_, converter)
-
-    def structure(value: object, target: Any) -> Any:
-        if not isinstance(value, dict):
-            raise InvalidInputError(f"expected a table, got {_kind(value)} {value!r}")
-        return base(value, target)
-
-    return structure
+    return strict_factory
 
 
 def _converter() -> cattrs.Converter:
@@ -185,8 +181,12 @@ def _converter() -> cattrs.Converter:
     converter.register_structure_hook(Decimal, _strict_decimal)
     converter.register_structure_hook(int, _strict_int)
     converter.register_structure_hook(str, _strict_str)
-    converter.register_structure_hook_factory(_is_homogeneous_tuple, _strict_array)
-    converter.register_structure_hook_factory(is_mapping, _strict_table)
+    converter.register_structure_hook_factory(
+        _is_homogeneous_tuple, _only(list, "an array", homogenous_tuple_structure_factory)
+    )
+    converter.register_structure_hook_factory(
+        is_mapping, _only(dict, "a table", mapping_structure_factory)
+    )
     return converter
 
 

@@ -259,12 +259,9 @@ class Policy:
         self, account: Account, position: Position, marks: Mapping[str, Decimal]
     ) -> PriceProblem:
         market = self.market(position.symbol)
-        members: tuple[Position, ...]
         if position.isolated:
-            members = (position,)
             collateral, others_mm = self.isolated_margin(position), ZERO
         else:
-            members = tuple(p for p in account.legs(position.symbol) if not p.isolated)
             collateral, others_mm = account.balance, ZERO
             for other in account.positions:
                 if other.isolated or other.symbol == position.symbol:
@@ -273,7 +270,8 @@ class Policy:
                 collateral += pnl
                 others_mm += mm
         legs = tuple(
-            Leg(p.sign, market.exposure(p.size), p.entry_price, self.tiers(p)) for p in members
+            Leg(p.sign, market.exposure(p.size), p.entry_price, self.tiers(p))
+            for p in self._members(account, position)
         )
         return PriceProblem(market, legs, collateral, others_mm, marks.get(position.symbol))
 

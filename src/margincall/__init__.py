@@ -14,19 +14,25 @@ from margincall.config import PolicySpec, Source
 from margincall.errors import InvalidInputError, MargincallError, PluginError, PolicyError
 from margincall.health import Health
 from margincall.hookspecs import hookimpl
+from margincall.liquidity import DepthLadder, Level, MarkFill, NoLiquidity
 from margincall.market import Market
 from margincall.policy import Policy, PositionRisk, available_policies, load_policy
+from margincall.scenario import Scenario, Step, load_scenario
 from margincall.tiers import Tier
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Account",
+    "DepthLadder",
     "Health",
     "InvalidInputError",
+    "Level",
     "MarginMode",
     "MargincallError",
+    "MarkFill",
     "Market",
+    "NoLiquidity",
     "PluginError",
     "Policy",
     "PolicyError",
@@ -34,11 +40,14 @@ __all__ = [
     "Position",
     "PositionMode",
     "PositionRisk",
+    "Scenario",
     "Side",
     "Source",
+    "Step",
     "Tier",
     "__version__",
     "available_policies",
     "hookimpl",
     "load_policy",
+    "load_scenario",
 ]

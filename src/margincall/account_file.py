@@ -32,7 +32,9 @@ from margincall.errors import InvalidInputError, PolicyError
 
 
 @attrs.frozen
-class _PositionSpec:
+class PositionSpec:
+    """A position as written in an account or scenario file."""
+
     symbol: str
     side: Side
     size: Decimal
@@ -45,9 +47,14 @@ class _PositionSpec:
 @attrs.frozen
 class _AccountSpec:
     balance: Decimal
-    positions: tuple[_PositionSpec, ...] = ()
+    positions: tuple[PositionSpec, ...] = ()
     position_mode: PositionMode = "one-way"
     marks: dict[str, Decimal] = attrs.Factory(dict)
+
+
+def build_positions(specs: tuple[PositionSpec, ...]) -> list[Position]:
+    """Validated positions from their file form (InvalidInputError names the bad field)."""
+    return [Position(**attrs.asdict(p, recurse=False)) for p in specs]
 
 
 @attrs.frozen
@@ -74,8 +81,7 @@ def load_account(path: str | Path) -> AccountFile:
     except Exception as error:
         raise InvalidInputError("\n".join(structure_problems(error, origin))) from None
     try:
-        positions = [Position(**attrs.asdict(p, recurse=False)) for p in spec.positions]
-        account = Account(spec.balance, positions, spec.position_mode)
+        account = Account(spec.balance, build_positions(spec.positions), spec.position_mode)
     except InvalidInputError as error:
         raise InvalidInputError(f"{origin}: {error}") from None
     return AccountFile(account, dict(spec.marks))

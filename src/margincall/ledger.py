@@ -1,0 +1,127 @@
+"""The double-entry ledger: every money movement of a simulation, with its reason.
+
+Participants hold cash in the settlement currency. Their names:
+
+* ``account:<id>``: a trader's cross wallet; ``margin:<id>:<symbol>:<side>``: the margin
+  locked in one of its isolated positions;
+* ``insurance-fund``; ``fees`` (the venue's fee income); ``venue`` (the venue's own capital,
+  which absorbs what nobody else pays); ``market``: everyone outside the scenario (the order
+  book and the counterparties of the scenario's positions);
+* ``debt:<id>``: what a trader owes under a debt-chasing policy (a negative wallet moved
+  here, so that the wallet reads zero and the debt is explicit).
+
+A transfer moves a positive amount from one participant to another, so the sum of all cash
+never changes: conservation holds by construction and :meth:`Ledger.total` checks it. Realised
+PnL is a transfer between the trader and whoever took the other side (the market, the fund,
+or a deleveraged trader), so unrealised PnL never needs to enter the books.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+import attrs
+
+from margincall.decimals import ZERO
+from margincall.errors import InvalidInputError
+
+INSURANCE_FUND = "insurance-fund"
+FEES = "fees"
+VENUE = "venue"
+MARKET = "market"
+
+
+def account(key: str) -> str:
+    return f"account:{key}"
+
+
+def debt(key: str) -> str:
+    return f"debt:{key}"
+
+
+def isolated_margin(key: str, symbol: str, side: str) -> str:
+    return f"margin:{key}:{symbol}:{side}"
+
+
+@attrs.frozen
+class Event:
+    """``amount`` (> 0) moved from ``source`` to ``destination`` at ``step`` because of
+    ``reason`` (a short phrase: "liquidation fee", "realised PnL", "ADL", ...)."""
+
+    step: int
+    source: str
+    destination: str
+    amount: Decimal
+    reason: str
+    symbol: str | None = None
+
+
+@attrs.define
+class Ledger:
+    """Balances and the events that made them. Opening balances are events of step -1 from
+    ``opening`` (a participant that only ever pays out, so that the books start balanced)."""
+
+    events: list[Event] = attrs.Factory(list)
+    _balances: defaultdict[str, Decimal] = attrs.Factory(lambda: defaultdict(Decimal))
+
+    OPENING = "opening"
+
+    @classmethod
+    def opened(cls, balances: Mapping[str, Decimal]) -> Ledger:
+        """A ledger whose participants start with ``balances`` (negative ones allowed: a
+        wallet already in debt)."""
+        ledger = cls()
+        for name, amount in balances.items():
+            if amount > 0:
+                ledger.transfer(-1, cls.OPENING, name, amount, "opening balance")
+            elif amount < 0:
+                ledger.transfer(-1, name, cls.OPENING, -amount, "opening balance")
+        return ledger
+
+    def transfer(
+        self,
+        step: int,
+        source: str,
+        destination: str,
+        amount: Decimal,
+        reason: str,
+        symbol: str | None = None,
+    ) -> None:
+        """Move ``amount`` from ``source`` to ``destination``. A zero amount records nothing;
+        a negative one is refused (record the transfer the other way)."""
+        if amount < 0:
+            raise InvalidInputError(
+                f"ledger: transfer of {amount} from {source} to {destination}: amounts are > 0"
+            )
+        if amount == 0:
+            return
+        if source == destination:
+            raise InvalidInputError(f"ledger: transfer from {source} to itself")
+        self._balances[source] -= amount
+        self._balances[destination] += amount
+        self.events.append(Event(step, source, destination, amount, reason, symbol))
+
+    def settle(
+        self, step: int, payer: str, payee: str, amount: Decimal, reason: str, symbol: str | None
+    ) -> None:
+        """Move a signed ``amount`` from ``payer`` to ``payee`` (a negative one flows back)."""
+        if amount >= 0:
+            self.transfer(step, payer, payee, amount, reason, symbol)
+        else:
+            self.transfer(step, payee, payer, -amount, reason, symbol)
+
+    def balance(self, name: str) -> Decimal:
+        return self._balances.get(name, ZERO)
+
+    def balances(self) -> dict[str, Decimal]:
+        """Every participant's balance, the opening source excluded."""
+        return {n: b for n, b in self._balances.items() if n != self.OPENING}
+
+    def total(self) -> Decimal:
+        """Sum of all balances, the opening source included: always exactly 0."""
+        return sum(self._balances.values(), ZERO)
+
+    def for_participant(self, name: str) -> Iterable[Event]:
+        return (e for e in self.events if name in (e.source, e.destination))

@@ -1,0 +1,233 @@
+"""Scenarios: accounts, a path of mark prices, and the liquidity liquidations fill against.
+
+Build one in Python (:class:`Scenario`) or load it from TOML (:func:`load_scenario`)::
+
+    name = "gap-through-bankruptcy"
+    description = "A 10x long BTC trader and a gap below the bankruptcy price."
+    insurance_fund = 0          # optional: the fund's opening balance (else the policy's)
+    seed = 0                    # optional: for policies that draw counterparties at random
+
+    [liquidity]                 # model = "mark" (slippage, impact), "depth" or "none"
+    model = "mark"
+    slippage = 0.001
+
+    [[accounts]]
+    id = "trader"
+    balance = 0
+    [[accounts.positions]]
+    symbol = "BTCUSDT"
+    side = "long"
+    size = 1
+    entry_price = 60000
+    margin_mode = "isolated"
+    leverage = 10
+
+    [[steps]]                   # one table per step; marks carry forward until changed
+    label = "open"
+    marks = { BTCUSDT = 60000 }
+    [[steps]]
+    label = "gap"
+    marks = { BTCUSDT = 52000 }
+
+A depth ladder gives levels per symbol as ``[offset, size]`` pairs, nearest first::
+
+    [liquidity]
+    model = "depth"
+    bids = { BTCUSDT = [[0.001, 2], [0.01, 10]] }
+    asks = { BTCUSDT = [[0.001, 2], [0.01, 10]] }
+
+Every number is an exact Decimal; every error names the file and the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+
+from margincall.account import Account, PositionMode
+from margincall.account_file import PositionSpec, build_positions
+from margincall.config import CONVERTER, parse_toml, structure_problems
+from margincall.decimals import non_negative, positive
+from margincall.errors import InvalidInputError, PolicyError
+from margincall.liquidity import DepthLadder, LiquidityModel, MarkFill, NoLiquidity
+
+
+@attrs.frozen
+class Step:
+    """One point of the price path: the marks that change at it (others carry forward)."""
+
+    label: str
+    marks: Mapping[str, Decimal]
+
+
+@attrs.frozen(init=False)
+class Scenario:
+    """Accounts by id (in order), the price path, the liquidity model, and the options.
+
+    ``insurance_fund`` replaces the policy's opening fund balance when given. The first step
+    must price every symbol any account holds.
+    """
+
+    name: str
+    accounts: Mapping[str, Account]
+    steps: tuple[Step, ...]
+    liquidity: LiquidityModel
+    insurance_fund: Decimal | None
+    seed: int
+    description: str
+
+    def __init__(
+        self,
+        accounts: Mapping[str, Account],
+        steps: Iterable[Step | Mapping[str, object]],
+        liquidity: LiquidityModel | None = None,
+        *,
+        name: str = "scenario",
+        insurance_fund: object = None,
+        seed: int = 0,
+        description: str = "",
+    ) -> None:
+        if not isinstance(accounts, Mapping) or not accounts:
+            raise InvalidInputError(
+                "scenario accounts: expected a non-empty mapping of id to Account"
+            )
+        for key, acct in accounts.items():
+            if not isinstance(key, str) or not key:
+                raise InvalidInputError(
+                    f"scenario accounts: ids are non-empty strings, got {key!r}"
+                )
+            if not isinstance(acct, Account):
+                raise InvalidInputError(f"scenario account {key}: expected an Account")
+        path = tuple(_step(s, k) for k, s in enumerate(steps))
+        if not path:
+            raise InvalidInputError("scenario steps: at least one step is required")
+        held = {p.symbol for a in accounts.values() for p in a.positions}
+        unpriced = sorted(held - set(path[0].marks))
+        if unpriced:
+            raise InvalidInputError(
+                f"scenario steps[0].marks: no mark for {', '.join(unpriced)}, held by the accounts"
+            )
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise InvalidInputError(f"scenario seed: expected an integer, got {seed!r}")
+        fund = (
+            None
+            if insurance_fund is None
+            else non_negative(insurance_fund, "scenario insurance_fund")
+        )
+        self.__attrs_init__(
+            name, dict(accounts), path, liquidity or NoLiquidity(), fund, seed, description
+        )
+
+    def marks_at(self, index: int) -> dict[str, Decimal]:
+        """Every known mark at step ``index`` (changes carried forward from earlier steps)."""
+        marks: dict[str, Decimal] = {}
+        for step in self.steps[: index + 1]:
+            marks.update(step.marks)
+        return marks
+
+
+def _step(step: Step | Mapping[str, object], k: int) -> Step:
+    if isinstance(step, Step):
+        marks: Any = step.marks
+        label = step.label
+    elif isinstance(step, Mapping):
+        marks, label = step, str(k)
+    else:
+        raise InvalidInputError(f"scenario steps[{k}]: expected a Step or a mapping of marks")
+    if not isinstance(marks, Mapping):
+        raise InvalidInputError(f"scenario steps[{k}].marks: expected a mapping of symbol to price")
+    checked = {s: positive(p, f"scenario steps[{k}].marks.{s}") for s, p in marks.items()}
+    return Step(label, checked)
+
+
+# --- TOML ---------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class _AccountSpec:
+    id: str
+    balance: Decimal
+    positions: tuple[PositionSpec, ...] = ()
+    position_mode: PositionMode = "one-way"
+
+
+@attrs.frozen
+class _StepSpec:
+    marks: dict[str, Decimal]
+    label: str | None = None
+
+
+@attrs.frozen
+class _LiquiditySpec:
+    model: Literal["mark", "depth", "none"]
+    slippage: Decimal | None = None
+    impact: Decimal | None = None
+    bids: dict[str, tuple[tuple[Decimal, Decimal], ...]] | None = None
+    asks: dict[str, tuple[tuple[Decimal, Decimal], ...]] | None = None
+
+
+@attrs.frozen
+class _ScenarioSpec:
+    name: str
+    accounts: tuple[_AccountSpec, ...]
+    steps: tuple[_StepSpec, ...]
+    liquidity: _LiquiditySpec
+    description: str = ""
+    insurance_fund: Decimal | None = None
+    seed: int = 0
+
+
+def _liquidity(spec: _LiquiditySpec) -> LiquidityModel:
+    given = {k for k in ("slippage", "impact", "bids", "asks") if getattr(spec, k) is not None}
+    allowed = {"mark": {"slippage", "impact"}, "depth": {"bids", "asks"}, "none": set()}[spec.model]
+    if given - allowed:
+        keys = ", ".join(sorted(given - allowed))
+        raise InvalidInputError(f"liquidity: {keys} do not apply to model {spec.model!r}")
+    if spec.model == "mark":
+        return MarkFill(spec.slippage or 0, spec.impact or 0)
+    if spec.model == "depth":
+        return DepthLadder(spec.bids, spec.asks)
+    return NoLiquidity()
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read a scenario file (format in this module's docstring); raise InvalidInputError
+    naming the file and the key of every problem."""
+    origin = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise InvalidInputError(f"{origin}: cannot read scenario file: {error.strerror}") from None
+    try:
+        raw = parse_toml(text, origin)
+    except PolicyError as error:
+        raise InvalidInputError(str(error)) from None
+    try:
+        spec = CONVERTER.structure(raw, _ScenarioSpec)
+    except Exception as error:
+        raise InvalidInputError("\n".join(structure_problems(error, origin))) from None
+    try:
+        accounts: dict[str, Account] = {}
+        for k, a in enumerate(spec.accounts):
+            if a.id in accounts:
+                raise InvalidInputError(f"accounts[{k}].id: {a.id!r} is used twice")
+            accounts[a.id] = Account(a.balance, build_positions(a.positions), a.position_mode)
+        steps = [
+            Step(s.label if s.label is not None else str(k), s.marks)
+            for k, s in enumerate(spec.steps)
+        ]
+        return Scenario(
+            accounts,
+            steps,
+            _liquidity(spec.liquidity),
+            name=spec.name,
+            insurance_fund=spec.insurance_fund,
+            seed=spec.seed,
+            description=spec.description,
+        )
+    except InvalidInputError as error:
+        raise InvalidInputError(f"{origin}: {error}") from None

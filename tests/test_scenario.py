@@ -1,0 +1,93 @@
+"""Scenarios from Python and from TOML, and their input errors."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import margincall as mc
+from margincall.liquidity import DepthLadder, Level, MarkFill, NoLiquidity
+from margincall.scenario import Scenario, Step, load_scenario
+
+D = Decimal
+DATA = Path(__file__).parent / "data"
+
+
+def test_load_scenario_from_toml() -> None:
+    scenario = load_scenario(DATA / "scenario-gap.toml")
+    assert scenario.name == "gap-through-bankruptcy"
+    assert list(scenario.accounts) == ["trader", "hedger"]
+    trader = scenario.accounts["trader"].positions[0]
+    assert (trader.size, trader.entry_price, trader.leverage) == (D(1), D(60000), D(10))
+    assert scenario.liquidity == MarkFill(slippage=D("0.001"))
+    assert scenario.insurance_fund == 0
+    assert [s.label for s in scenario.steps] == ["open", "gap"]
+    # ETHUSDT's mark carries forward into the second step
+    assert scenario.marks_at(1) == {"BTCUSDT": D(52000), "ETHUSDT": D(3000)}
+
+
+def test_depth_and_none_models_from_toml(tmp_path: Path) -> None:
+    text = (DATA / "scenario-gap.toml").read_text()
+    depth = text.replace(
+        'model = "mark"\nslippage = 0.001',
+        'model = "depth"\nbids = { BTCUSDT = [[0.001, 2], [0.01, 10]] }',
+    )
+    (tmp_path / "d.toml").write_text(depth)
+    model = load_scenario(tmp_path / "d.toml").liquidity
+    assert isinstance(model, DepthLadder)
+    assert model.bids["BTCUSDT"] == (Level(D("0.001"), D(2)), Level(D("0.01"), D(10)))
+    (tmp_path / "n.toml").write_text(
+        text.replace('model = "mark"\nslippage = 0.001', 'model = "none"')
+    )
+    assert load_scenario(tmp_path / "n.toml").liquidity == NoLiquidity()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("balance = 5000", "balanse = 5000", "extra fields found (balanse)"),
+        ("size = 0.5", "size = -0.5", "size: must be > 0, got -0.5"),
+        (
+            "marks = { BTCUSDT = 52000 }",
+            "marks = { BTCUSDT = 0 }",
+            "steps[1].marks.BTCUSDT: must be > 0",
+        ),
+        (
+            "marks = { BTCUSDT = 60000, ETHUSDT = 3000 }",
+            "marks = { BTCUSDT = 60000 }",
+            "steps[0].marks: no mark for ETHUSDT",
+        ),
+        ('id = "hedger"', 'id = "trader"', "accounts[1].id: 'trader' is used twice"),
+        ("slippage = 0.001", "slippage = 0.001\nbids = {}", "bids do not apply to model 'mark'"),
+        ('model = "mark"', 'model = "magic"', "must be one of"),
+        ("insurance_fund = 0", "insurance_fund = 0\nseed = 1.5", "seed: expected an integer"),
+    ],
+)
+def test_bad_scenario_files_name_file_and_key(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    text = (DATA / "scenario-gap.toml").read_text()
+    assert old in text
+    text = text.replace(old, new, 1)
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(mc.InvalidInputError) as info:
+        load_scenario(path)
+    assert str(path) in str(info.value)
+    assert message in str(info.value)
+
+
+def test_scenario_from_python() -> None:
+    account = mc.Account(100, [mc.Position("BTCUSDT", "long", 1, 60000)])
+    scenario = Scenario({"a": account}, [{"BTCUSDT": 60000}, Step("drop", {"BTCUSDT": D(59000)})])
+    assert scenario.liquidity == NoLiquidity()
+    assert scenario.marks_at(0) == {"BTCUSDT": D(60000)}
+    assert [s.label for s in scenario.steps] == ["0", "drop"]
+    with pytest.raises(mc.InvalidInputError, match="at least one step"):
+        Scenario({"a": account}, [])
+    with pytest.raises(mc.InvalidInputError, match="non-empty mapping"):
+        Scenario({}, [{"BTCUSDT": 1}])
+    with pytest.raises(mc.InvalidInputError, match="float"):
+        Scenario({"a": account}, [{"BTCUSDT": 60000.0}])

@@ -34,9 +34,8 @@ from decimal import Decimal
 from margincall import hookimpl
 from margincall._compat import Traversable
 from margincall.decimals import ONE, ZERO
-from margincall.errors import PluginError
-from margincall.mechanisms.procedure import largest_requirement, reduction_to_compliance
-from margincall.waterfall import AdlCandidate, LiquidationAction, Pool, Reduce, Takeover
+from margincall.mechanisms.procedure import largest_requirement, reduction_to_compliance, takeover
+from margincall.waterfall import AdlCandidate, LiquidationAction, Pool, Reduce
 from margincall_plugins import policy_folder
 
 POLICIES = ("binance-usdm.toml",)
@@ -51,13 +50,11 @@ def margincall_policy_files() -> Iterable[Traversable]:
 @hookimpl
 def margincall_liquidation_action(pool: Pool, attempt: int) -> LiquidationAction:
     target = largest_requirement(pool)
-    if target.bankruptcy_price is None:
-        raise PluginError(f"{target.symbol} {target.side}: no bankruptcy price to take over at")
-    if attempt == 0:
+    if attempt == 0 and target.bankruptcy_price is not None:
         size = reduction_to_compliance(pool, target)
         if size is not None:
             return Reduce(target.symbol, target.side, size, "ioc", target.bankruptcy_price)
-    return Takeover(target.symbol, target.side, target.size, target.bankruptcy_price)
+    return takeover(target)
 
 
 @hookimpl

@@ -85,6 +85,23 @@ class Position:
             )
         self.__attrs_init__(symbol, side, size_d, entry, margin_mode, mar, lev)
 
+    @classmethod
+    def _unchecked(
+        cls,
+        symbol: str,
+        side: Side,
+        size: Decimal,
+        entry_price: Decimal,
+        margin_mode: MarginMode,
+        margin: Decimal | None,
+        leverage: Decimal | None,
+    ) -> Position:
+        """A position from values the engine keeps valid itself; an isolated margin may be
+        negative there (a bankrupt position about to be taken over). Not for API input."""
+        position = object.__new__(cls)
+        position.__attrs_init__(symbol, side, size, entry_price, margin_mode, margin, leverage)
+        return position
+
     @property
     def sign(self) -> int:
         """+1 for long, -1 for short."""

@@ -9,7 +9,15 @@ rounding to a tick happens only where a venue documents it.
 
 from __future__ import annotations
 
-from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
+from decimal import (
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 from typing import TYPE_CHECKING
 
 from margincall.errors import InvalidInputError
@@ -24,6 +32,15 @@ CONTEXT = Context(
     prec=PRECISION, traps=[InvalidOperation, DivisionByZero, Overflow], Emin=-999999, Emax=999999
 )
 
+LEDGER_CONTEXT = Context(
+    prec=1000,
+    traps=[InvalidOperation, DivisionByZero, Overflow, Inexact],
+    Emin=-999999,
+    Emax=999999,
+)
+"""For sums of money: wide enough that adding amounts of any magnitudes is exact, and a
+rounding, should one ever be needed, raises instead of losing value."""
+
 ZERO = Decimal(0)
 ONE = Decimal(1)
 
@@ -34,6 +51,11 @@ Number = Decimal | int | str
 def exact() -> AbstractContextManager[Context]:
     """Run a block in margincall's own decimal context."""
     return localcontext(CONTEXT)
+
+
+def exact_sums() -> AbstractContextManager[Context]:
+    """Run a block of additions of money in :data:`LEDGER_CONTEXT` (no rounding, ever)."""
+    return localcontext(LEDGER_CONTEXT)
 
 
 def to_decimal(value: object, what: str) -> Decimal:

@@ -11,7 +11,8 @@ Participants hold cash in the settlement currency. Their names:
   here, so that the wallet reads zero and the debt is explicit).
 
 A transfer moves a positive amount from one participant to another, so the sum of all cash
-never changes: conservation holds by construction and :meth:`Ledger.total` checks it. Realised
+never changes: conservation holds by construction and :meth:`Ledger.total` checks it. Balances
+are added in a context wide enough that no sum ever rounds (a rounding would raise). Realised
 PnL is a transfer between the trader and whoever took the other side (the market, the fund,
 or a deleveraged trader), so unrealised PnL never needs to enter the books.
 """
@@ -24,7 +25,7 @@ from decimal import Decimal
 
 import attrs
 
-from margincall.decimals import ZERO
+from margincall.decimals import ZERO, exact_sums
 from margincall.errors import InvalidInputError
 
 INSURANCE_FUND = "insurance-fund"
@@ -99,8 +100,9 @@ class Ledger:
             return
         if source == destination:
             raise InvalidInputError(f"ledger: transfer from {source} to itself")
-        self._balances[source] -= amount
-        self._balances[destination] += amount
+        with exact_sums():
+            self._balances[source] -= amount
+            self._balances[destination] += amount
         self.events.append(Event(step, source, destination, amount, reason, symbol))
 
     def settle(
@@ -121,7 +123,8 @@ class Ledger:
 
     def total(self) -> Decimal:
         """Sum of all balances, the opening source included: always exactly 0."""
-        return sum(self._balances.values(), ZERO)
+        with exact_sums():
+            return sum(self._balances.values(), ZERO)
 
     def for_participant(self, name: str) -> Iterable[Event]:
         return (e for e in self.events if name in (e.source, e.destination))

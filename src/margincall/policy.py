@@ -23,8 +23,10 @@ from margincall.decimals import ZERO, Number, exact, non_negative, positive, to_
 from margincall.errors import InvalidInputError, PluginError, PolicyError
 from margincall.health import Health
 from margincall.market import Market
+from margincall.outcome import Outcome
 from margincall.pricing import Leg, PriceProblem, PriceSolution
 from margincall.registry import BLOCK_ENV, Registry, default_registry, new_manager
+from margincall.scenario import Scenario
 from margincall.tiers import Tier, tier_index
 from margincall.waterfall import (
     AdlCandidate,
@@ -468,6 +470,12 @@ class Policy:
         """The next step of liquidating ``pool`` (see ``margincall_liquidation_action``)."""
         action: LiquidationAction = self._liquidation_action(self.spec, pool, attempt)
         return action
+
+    def simulate(self, scenario: Scenario) -> Outcome:
+        """Play this policy over ``scenario``: see :mod:`margincall.engine`."""
+        from margincall.engine import simulate  # the engine builds on this module
+
+        return simulate(self, scenario)
 
     @_exact
     def trading_fee(self, symbol: str, size: Number, price: Number, *, maker: bool) -> Decimal:

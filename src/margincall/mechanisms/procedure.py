@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from decimal import ROUND_CEILING, Decimal
 
-from margincall.errors import PluginError
 from margincall.hookspecs import hookimpl
 from margincall.tiers import tier_for, tier_index
 from margincall.waterfall import Pool, PoolPosition, Takeover
@@ -16,12 +15,16 @@ def largest_requirement(pool: Pool) -> PoolPosition:
     return max(pool.positions, key=lambda p: (p.maintenance_margin, p.symbol, p.side))
 
 
+def takeover(target: PoolPosition) -> Takeover:
+    """Take ``target`` over whole at its bankruptcy price; at its mark when it has none (the
+    pool is bankrupt whatever this symbol's price: the deficit goes to the waterfall)."""
+    price = target.bankruptcy_price if target.bankruptcy_price is not None else target.mark_price
+    return Takeover(target.symbol, target.side, target.size, price)
+
+
 @hookimpl
 def margincall_liquidation_action(pool: Pool) -> Takeover:
-    target = largest_requirement(pool)
-    if target.bankruptcy_price is None:
-        raise PluginError(f"{target.symbol} {target.side}: no bankruptcy price to take over at")
-    return Takeover(target.symbol, target.side, target.size, target.bankruptcy_price)
+    return takeover(largest_requirement(pool))
 
 
 def _shortfall(pool: Pool, target: PoolPosition, remaining_value: Decimal) -> Decimal:

@@ -1,0 +1,468 @@
+"""Play a policy forward over a scenario: triggers, procedures, the backstop and the deficit
+waterfall, with every money movement in one double-entry ledger.
+
+The semantics are those of ``docs/engine.md``. In short: the market is the counterparty of
+every position and every fill, so realised PnL is always settled with it; a takeover closes
+the trader at the bankruptcy price and hands the position to the backstop (the insurance fund
+offloads what it can afford, holds what its capacity allows, ADL takes the rest); a pool left
+with a negative wallet runs the policy's deficit waterfall.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import ROUND_FLOOR, Decimal
+
+import attrs
+
+from margincall import ledger as lg
+from margincall.account import Account, MarginMode, Position, PositionMode, Side
+from margincall.decimals import ZERO, exact, exact_sums
+from margincall.errors import MargincallError, PluginError
+from margincall.ledger import Ledger
+from margincall.liquidity import OrderSide
+from margincall.outcome import AdlRecord, Liquidation, Outcome
+from margincall.policy import Policy
+from margincall.scenario import Scenario
+from margincall.waterfall import AdlCandidate, Pool, Reduce, Takeover
+
+
+@attrs.define
+class _Open:
+    """A position open during the simulation."""
+
+    symbol: str
+    side: Side
+    size: Decimal
+    entry: Decimal
+    mode: MarginMode
+    leverage: Decimal | None
+
+
+@attrs.define
+class _Holding:
+    """A position the insurance fund took over and could not yet offload."""
+
+    size: Decimal
+    entry: Decimal
+
+
+def _order_side(side: Side) -> OrderSide:
+    """The order that closes a position on ``side``."""
+    return "sell" if side == "long" else "buy"
+
+
+class _Simulation:
+    def __init__(self, policy: Policy, scenario: Scenario) -> None:
+        self.policy = policy
+        self.scenario = scenario
+        self.waterfall = policy.spec.deficit.waterfall
+        self.has_fund = "insurance-fund" in self.waterfall
+        self.backstop = self.has_fund or "adl" in self.waterfall
+        if policy.spec.adl.price != "bankruptcy" or policy.spec.adl.fee != "none":
+            raise MargincallError(
+                f"{policy.name}: the engine does not yet play ADL at the mark price or with a "
+                "fee; only [adl] price = 'bankruptcy', fee = 'none'"
+            )
+        opening: dict[str, Decimal] = {}
+        self.positions: dict[str, list[_Open]] = {}
+        self.modes: dict[str, PositionMode] = {}
+        for key, acct in scenario.accounts.items():
+            opening[lg.account(key)] = acct.balance
+            self.modes[key] = acct.position_mode
+            self.positions[key] = []
+            for p in acct.positions:
+                policy.market(p.symbol)  # unknown symbols fail before anything runs
+                if p.isolated:
+                    opening[lg.isolated_margin(key, p.symbol, p.side)] = policy.isolated_margin(p)
+                self.positions[key].append(
+                    _Open(p.symbol, p.side, p.size, p.entry_price, p.margin_mode, p.leverage)
+                )
+        fund = scenario.insurance_fund
+        opening[lg.INSURANCE_FUND] = (
+            policy.spec.insurance_fund.initial_balance if fund is None else fund
+        )
+        self.ledger = Ledger.opened(opening)
+        self.holdings: dict[tuple[str, Side], _Holding] = {}
+        self.liquidations: list[Liquidation] = []
+        self.adl: list[AdlRecord] = []
+        self.fund_path: list[Decimal] = []
+        self.consumed: dict[tuple[str, OrderSide], Decimal] = {}
+        self._marks: dict[str, Decimal] = {}
+
+    # --- views ----------------------------------------------------------------------------
+
+    def _wallet(self, key: str, o: _Open) -> str:
+        return (
+            lg.isolated_margin(key, o.symbol, o.side) if o.mode == "isolated" else lg.account(key)
+        )
+
+    def _account(self, key: str) -> Account:
+        positions = [
+            Position._unchecked(
+                o.symbol,
+                o.side,
+                o.size,
+                o.entry,
+                o.mode,
+                self.ledger.balance(self._wallet(key, o)) if o.mode == "isolated" else None,
+                o.leverage,
+            )
+            for o in self.positions[key]
+        ]
+        return Account(self.ledger.balance(lg.account(key)), positions, self.modes[key])
+
+    def _find(self, key: str, symbol: str, side: Side) -> _Open:
+        for o in self.positions[key]:
+            if o.symbol == symbol and o.side == side:
+                return o
+        raise PluginError(f"the procedure named {symbol} {side}, which account {key} does not hold")
+
+    # --- money ----------------------------------------------------------------------------
+
+    def _close(
+        self, step: int, key: str, o: _Open, size: Decimal, price: Decimal, why: str
+    ) -> None:
+        """Close ``size`` of ``o`` at ``price``: realised PnL settles with the market."""
+        market = self.policy.market(o.symbol)
+        pnl = market.pnl(1 if o.side == "long" else -1, size, o.entry, price)
+        self.ledger.settle(step, lg.MARKET, self._wallet(key, o), pnl, why, o.symbol)
+        o.size -= size
+        if o.size == 0:
+            self.positions[key].remove(o)
+            if self.ledger.balance(self._wallet(key, o)) >= 0:
+                self._release(step, key, o)
+
+    def _release(self, step: int, key: str, o: _Open) -> None:
+        """A closed isolated position's margin returns to the cross wallet, which repays any
+        debt the account owes first (a chased debt is collected from cash coming in)."""
+        if o.mode == "isolated":
+            wallet = self._wallet(key, o)
+            self.ledger.settle(
+                step,
+                wallet,
+                lg.account(key),
+                self.ledger.balance(wallet),
+                "isolated margin released",
+                o.symbol,
+            )
+        with exact_sums():
+            owed = -self.ledger.balance(lg.debt(key))
+            cash = max(ZERO, self.ledger.balance(lg.account(key)))
+            self.ledger.transfer(
+                step, lg.account(key), lg.debt(key), min(owed, cash), "debt repaid from the wallet"
+            )
+
+    def _fee(self, step: int, key: str, o: _Open, size: Decimal, price: Decimal) -> None:
+        """The liquidation fee, never more than the pool's remaining cash; to the fund when
+        the policy has one, else to the venue's fee income."""
+        wallet = self._wallet(key, o)
+        fee = min(
+            self.policy.liquidation_fee(o.symbol, size, price),
+            max(ZERO, self.ledger.balance(wallet)),
+        )
+        self.ledger.transfer(
+            step,
+            wallet,
+            lg.INSURANCE_FUND if self.has_fund else lg.FEES,
+            fee,
+            "liquidation fee",
+            o.symbol,
+        )
+
+    def _fill(
+        self, symbol: str, side: OrderSide, size: Decimal, mark: Decimal, limit: Decimal | None
+    ) -> list[tuple[Decimal, Decimal]]:
+        consumed = self.consumed.get((symbol, side), ZERO)
+        fills = self.scenario.liquidity.fill(symbol, side, size, mark, limit, consumed)
+        return [(f.price, f.size) for f in fills]
+
+    def _took(self, symbol: str, side: OrderSide, size: Decimal) -> None:
+        self.consumed[(symbol, side)] = self.consumed.get((symbol, side), ZERO) + size
+
+    # --- the procedure --------------------------------------------------------------------
+
+    def _pool(
+        self, key: str, marks: Mapping[str, Decimal], isolated: tuple[str, Side] | None
+    ) -> Pool | None:
+        for pool in self.policy.pools(self._account(key), marks=marks):
+            if isolated is None and not pool.isolated:
+                return pool
+            if isolated is not None and pool.isolated:
+                (only,) = pool.positions
+                if (only.symbol, only.side) == isolated:
+                    return pool
+        return None
+
+    def _liquidatable(self, key: str, pool: Pool, marks: Mapping[str, Decimal]) -> bool:
+        first = pool.positions[0]
+        return self.policy.is_liquidatable(
+            self._account(key), first.symbol, marks=marks, side=first.side
+        )
+
+    def _liquidate(
+        self, step: int, key: str, marks: Mapping[str, Decimal], isolated: tuple[str, Side] | None
+    ) -> None:
+        pool = self._pool(key, marks, isolated)
+        if pool is None or not self._liquidatable(key, pool, marks):
+            return
+        wallet = lg.account(key) if isolated is None else lg.isolated_margin(key, *isolated)
+        closed = self.positions[key][0] if isolated is None else self._find(key, *isolated)
+        limit = 2 * len(pool.positions) + 4
+        for attempt in range(limit):
+            action = self.policy.liquidation_action(pool, attempt)
+            o = self._find(key, action.symbol, action.side)
+            if isinstance(action, Reduce):
+                self._reduce(step, key, o, action, marks[o.symbol])
+            elif isinstance(action, Takeover):
+                self._takeover(step, key, o, action, marks[o.symbol])
+            else:
+                raise PluginError(f"unknown liquidation action {action!r}")
+            pool = self._pool(key, marks, isolated)
+            if pool is None or not self._liquidatable(key, pool, marks):
+                break
+        else:
+            raise PluginError(
+                f"{self.policy.name}: account {key} still in liquidation after {limit} steps"
+            )
+        if pool is None:  # flat: a negative wallet is a deficit for the waterfall
+            self._cover(step, key, wallet)
+            if isolated is not None:
+                self._release(step, key, closed)
+
+    def _reduce(self, step: int, key: str, o: _Open, action: Reduce, mark: Decimal) -> None:
+        side = _order_side(o.side)
+        for price, size in self._fill(
+            o.symbol, side, min(action.size, o.size), mark, action.limit_price
+        ):
+            self._took(o.symbol, side, size)
+            self._fee(step, key, o, size, price)
+            self.liquidations.append(Liquidation(step, key, o.symbol, o.side, size, price, "order"))
+            self._close(step, key, o, size, price, f"liquidation {action.order_type} fill")
+
+    def _takeover(self, step: int, key: str, o: _Open, action: Takeover, mark: Decimal) -> None:
+        size = min(action.size, o.size)
+        symbol, side, price = o.symbol, o.side, action.price
+        if not self.backstop:  # no fund and no ADL: the trader is closed in the market itself
+            left = size
+            for fill_price, filled in self._fill(symbol, _order_side(side), size, mark, None):
+                self._took(symbol, _order_side(side), filled)
+                self.liquidations.append(
+                    Liquidation(step, key, symbol, side, filled, fill_price, "market")
+                )
+                self._close(step, key, o, filled, fill_price, "liquidation market fill")
+                left -= filled
+            if left > 0:  # no liquidity: closed at the mark, the venue's settlement price
+                self.liquidations.append(Liquidation(step, key, symbol, side, left, mark, "mark"))
+                self._close(step, key, o, left, mark, "liquidation closed at the mark")
+            return
+        self.liquidations.append(Liquidation(step, key, symbol, side, size, price, "takeover"))
+        self._close(step, key, o, size, price, "taken over at the bankruptcy price")
+        left = self._offload(step, symbol, side, size, price, mark) if self.has_fund else size
+        if left > 0 and self.has_fund:
+            left = self._hold(step, symbol, side, left, price, mark, within_capacity=True)
+        if left > 0 and "adl" in self.waterfall:
+            left = self._deleverage(step, key, symbol, side, left, price, mark)
+        if left > 0:
+            self._hold(step, symbol, side, left, price, mark, within_capacity=False)
+
+    # --- the backstop ---------------------------------------------------------------------
+
+    def _offload(
+        self, step: int, symbol: str, side: Side, size: Decimal, entry: Decimal, mark: Decimal
+    ) -> Decimal:
+        """The fund closes up to ``size`` (held at ``entry``) in the market, accepting fills
+        while its balance stays >= 0; returns what it could not close."""
+        market = self.policy.market(symbol)
+        order = _order_side(side)
+        sign = 1 if side == "long" else -1
+        left = size
+        for price, filled in self._fill(symbol, order, size, mark, None):
+            per_contract = market.pnl(sign, Decimal(1), entry, price)  # the fund's gain
+            if per_contract < 0:  # whole lots the fund's balance can pay for, no more
+                lots = self.ledger.balance(lg.INSURANCE_FUND) / -per_contract / market.lot_size
+                filled = min(filled, lots.to_integral_value(ROUND_FLOOR) * market.lot_size)
+            if filled <= 0:
+                break
+            self._took(symbol, order, filled)
+            gain = market.pnl(sign, filled, entry, price)
+            self.ledger.settle(
+                step, lg.MARKET, lg.INSURANCE_FUND, gain, "insurance fund offload", symbol
+            )
+            left -= filled
+        return left
+
+    def _hold(
+        self,
+        step: int,
+        symbol: str,
+        side: Side,
+        size: Decimal,
+        entry: Decimal,
+        mark: Decimal,
+        *,
+        within_capacity: bool,
+    ) -> Decimal:
+        """The fund keeps (up to its capacity, unless forced) the position; returns the rest."""
+        held_notional = sum(
+            (
+                self.policy.market(s).value(h.size, self._marks[s])
+                for (s, _), h in self.holdings.items()
+            ),
+            ZERO,
+        )
+        take = size
+        if within_capacity:
+            capacity = self.policy.takeover_capacity(
+                self.ledger.balance(lg.INSURANCE_FUND), held_notional
+            )
+            per_contract = self.policy.market(symbol).value(Decimal(1), mark)
+            take = min(size, capacity / per_contract) if capacity.is_finite() else size
+        if take <= 0:
+            return size
+        held = self.holdings.get((symbol, side))
+        if held is None:
+            self.holdings[(symbol, side)] = _Holding(take, entry)
+        else:
+            total = held.size + take
+            held.entry = (held.size * held.entry + take * entry) / total
+            held.size = total
+        return size - take
+
+    def _deleverage(
+        self,
+        step: int,
+        key: str,
+        symbol: str,
+        side: Side,
+        size: Decimal,
+        price: Decimal,
+        mark: Decimal,
+    ) -> Decimal:
+        """ADL: opposite-side winners of other accounts close against the bankrupt position at
+        ``price``, best ranked first; returns what they could not take."""
+        opposite: Side = "short" if side == "long" else "long"
+        candidates = []
+        marks = self._marks
+        for other, opens in self.positions.items():
+            if other == key:
+                continue
+            account = self._account(other)
+            for o in opens:
+                if o.symbol != symbol or o.side != opposite:
+                    continue
+                market = self.policy.market(symbol)
+                pnl = market.pnl(1 if o.side == "long" else -1, o.size, o.entry, mark)
+                # a winner at the price it will be closed at: ADL never realises a loss
+                if (
+                    pnl <= 0
+                    or market.pnl(1 if o.side == "long" else -1, o.size, o.entry, price) <= 0
+                ):
+                    continue
+                health = self.policy.health(account, symbol, marks=marks, side=o.side)
+                candidates.append(
+                    AdlCandidate(
+                        key=other,
+                        symbol=symbol,
+                        side=o.side,
+                        size=o.size,
+                        entry_price=o.entry,
+                        mark_price=mark,
+                        notional=market.value(o.size, mark),
+                        unrealized_pnl=pnl,
+                        wallet_balance=self.ledger.balance(self._wallet(other, o)),
+                        account_unrealized_pnl=health.margin_balance
+                        - self.ledger.balance(self._wallet(other, o)),
+                        maintenance_margin=health.maintenance_margin,
+                        bankruptcy_price=None,
+                    )
+                )
+        if not candidates:
+            return size
+        fills = self.policy.adl_allocate(self.policy.adl_rank(tuple(candidates)), size, price)
+        for fill in fills:
+            o = self._find(fill.candidate.key, symbol, opposite)
+            self.adl.append(AdlRecord(step, fill.candidate.key, key, symbol, fill.size, fill.price))
+            self._close(step, fill.candidate.key, o, fill.size, fill.price, "auto-deleveraged")
+            size -= fill.size
+        return size
+
+    # --- deficits -------------------------------------------------------------------------
+
+    def _cover(self, step: int, key: str, wallet: str) -> None:
+        """Run the deficit waterfall on a wallet left negative by a liquidation."""
+        with exact_sums():  # deficits are sums of money: never rounded
+            self._waterfall(step, key, wallet)
+
+    def _waterfall(self, step: int, key: str, wallet: str) -> None:
+        deficit = -self.ledger.balance(wallet)
+        for stage in self.waterfall:
+            if deficit <= 0:
+                return
+            if stage == "insurance-fund":
+                paid = min(deficit, max(ZERO, self.ledger.balance(lg.INSURANCE_FUND)))
+                self.ledger.transfer(
+                    step, lg.INSURANCE_FUND, wallet, paid, "insurance fund covers the deficit"
+                )
+            elif stage == "chasing":  # the trader's own cash first, the rest becomes a debt
+                cash = lg.account(key)
+                own = ZERO if wallet == cash else min(deficit, max(ZERO, self.ledger.balance(cash)))
+                self.ledger.transfer(step, cash, wallet, own, "deficit paid from the wallet")
+                self.ledger.transfer(
+                    step, lg.debt(key), wallet, deficit - own, "deficit left as a debt"
+                )
+                paid = deficit
+            elif stage == "venue":
+                paid = deficit
+                self.ledger.transfer(step, lg.VENUE, wallet, paid, "venue absorbs the deficit")
+            elif stage == "clawback":
+                raise MargincallError(f"{self.policy.name}: the engine does not yet play clawback")
+            else:  # "adl" acts on positions at takeover, not on a wallet's deficit
+                paid = ZERO
+            deficit -= paid
+        if deficit > 0:
+            self.ledger.transfer(
+                step, lg.VENUE, wallet, deficit, "unallocated deficit, paid by the venue"
+            )
+
+    # --- the run --------------------------------------------------------------------------
+
+    def run(self) -> Outcome:
+        for index in range(len(self.scenario.steps)):
+            self._marks = self.scenario.marks_at(index)
+            self.consumed = {}
+            self._offload_holdings(index)
+            for key in self.scenario.accounts:
+                self._liquidate(index, key, self._marks, None)
+                for o in list(self.positions[key]):
+                    if o.mode == "isolated" and o in self.positions[key]:
+                        self._liquidate(index, key, self._marks, (o.symbol, o.side))
+            self.fund_path.append(self.ledger.balance(lg.INSURANCE_FUND))
+        return Outcome(
+            policy=self.policy.name,
+            scenario=self.scenario.name,
+            ledger=self.ledger,
+            liquidations=tuple(self.liquidations),
+            adl=tuple(self.adl),
+            fund_path=tuple(self.fund_path),
+            open_positions={
+                k: tuple((o.symbol, o.side, o.size) for o in v) for k, v in self.positions.items()
+            },
+            fund_holdings={f"{s} {side}": h.size for (s, side), h in self.holdings.items()},
+            accounts=tuple(self.scenario.accounts),
+        )
+
+    def _offload_holdings(self, step: int) -> None:
+        for (symbol, side), held in list(self.holdings.items()):
+            mark = self._marks[symbol]
+            left = self._offload(step, symbol, side, held.size, held.entry, mark)
+            if left == 0:
+                del self.holdings[(symbol, side)]
+            else:
+                held.size = left
+
+
+def simulate(policy: Policy, scenario: Scenario) -> Outcome:
+    """Play ``policy`` over ``scenario`` (see the module docstring)."""
+    with exact():
+        return _Simulation(policy, scenario).run()

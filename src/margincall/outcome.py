@@ -1,0 +1,175 @@
+"""What a simulation produced: the ledger, the liquidations, the ADL fills, the fund's path,
+and each account's story in plain sentences."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Literal, TypeVar
+
+import attrs
+
+from margincall import ledger as lg
+from margincall.account import Side
+from margincall.decimals import ZERO, exact_sums
+from margincall.ledger import Ledger
+
+FillKind = Literal["order", "takeover", "market", "mark"]
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def _exact(method: F) -> F:
+    """Run ``method`` where sums of money never round."""
+
+    @functools.wraps(method)
+    def wrapper(*args: object, **kwargs: object) -> object:
+        with exact_sums():
+            return method(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _owned_by(account: str, participant: str) -> bool:
+    """Whether ``participant`` is one of ``account``'s wallets (cross or isolated margin)."""
+    return participant == lg.account(account) or participant.startswith(f"margin:{account}:")
+
+
+@attrs.frozen
+class Liquidation:
+    """``size`` of an account's position closed by liquidation at ``price``: through a
+    liquidation ``order``, ``takeover`` at the bankruptcy price, a ``market`` close (no
+    backstop), or at the ``mark`` (no backstop and no liquidity)."""
+
+    step: int
+    account: str
+    symbol: str
+    side: Side
+    size: Decimal
+    price: Decimal
+    kind: FillKind
+
+
+@attrs.frozen
+class AdlRecord:
+    """``account``'s position closed by auto-deleveraging against ``bankrupt``'s."""
+
+    step: int
+    account: str
+    bankrupt: str
+    symbol: str
+    size: Decimal
+    price: Decimal
+
+
+@attrs.frozen
+class Outcome:
+    policy: str
+    scenario: str
+    ledger: Ledger
+    liquidations: tuple[Liquidation, ...]
+    adl: tuple[AdlRecord, ...]
+    fund_path: tuple[Decimal, ...]
+    open_positions: Mapping[str, tuple[tuple[str, Side, Decimal], ...]]
+    fund_holdings: Mapping[str, Decimal]
+    accounts: tuple[str, ...]
+
+    @_exact
+    def balance(self, account: str) -> Decimal:
+        """The account's cash at the end: cross wallet plus isolated margins."""
+        return sum((b for n, b in self.ledger.balances().items() if _owned_by(account, n)), ZERO)
+
+    @_exact
+    def debt(self, account: str) -> Decimal:
+        """What the account owes after liquidation (0 unless the policy chases deficits)."""
+        return -self.ledger.balance(lg.debt(account))
+
+    def fees_paid(self, account: str) -> Decimal:
+        return self._paid(account, "liquidation fee")
+
+    @_exact
+    def _paid(self, account: str, reason: str) -> Decimal:
+        """What the account's wallets paid out for ``reason``."""
+        events = self.ledger.events
+        return sum(
+            (e.amount for e in events if e.reason == reason and _owned_by(account, e.source)), ZERO
+        )
+
+    def _received(self, account: str, reasons: tuple[str, ...], step: int | None = None) -> Decimal:
+        """What the account's wallets received for ``reasons`` (at ``step``, if given)."""
+        return sum(
+            (
+                e.amount
+                for e in self.ledger.events
+                if e.reason in reasons
+                and _owned_by(account, e.destination)
+                and (step is None or e.step == step)
+            ),
+            ZERO,
+        )
+
+    @property
+    def insurance_fund(self) -> Decimal:
+        return self.ledger.balance(lg.INSURANCE_FUND)
+
+    @property
+    @_exact
+    def venue_loss(self) -> Decimal:
+        """What the venue's own capital paid (absorbed deficits)."""
+        return -self.ledger.balance(lg.VENUE)
+
+    @_exact
+    def explain(self, account: str) -> str:
+        """The account's story: was it liquidated, what did it lose, does it owe money."""
+        if account not in self.accounts:
+            raise KeyError(f"no account {account!r} in scenario {self.scenario}")
+        lines = []
+        opening = self._received(account, ("opening balance",), step=-1)
+        liquidated = [x for x in self.liquidations if x.account == account]
+        if not liquidated:
+            lines.append(f"{account} was not liquidated under {self.policy}.")
+        how = {
+            "order": "by a liquidation order",
+            "takeover": "at its bankruptcy price, taken over by the backstop",
+            "market": "in the market",
+            "mark": "at the mark price (no liquidity)",
+        }
+        for x in liquidated:
+            lines.append(
+                f"At step {x.step}, {x.size} {x.symbol} of its {x.side} position was closed "
+                f"{how[x.kind]}, at {x.price}."
+            )
+        for a in (r for r in self.adl if r.account == account):
+            lines.append(
+                f"At step {a.step}, {a.size} {a.symbol} of its position was auto-deleveraged "
+                f"at {a.price} against {a.bankrupt}'s bankrupt position."
+            )
+        fees = self.fees_paid(account)
+        if fees:
+            lines.append(f"It paid {fees} in liquidation fees.")
+        lines.append(f"It started with {opening} and ends with {self.balance(account)}.")
+        owed = self.debt(account)
+        if owed > 0:
+            lines.append(f"It owes {owed}: {self.policy} leaves the deficit with the trader.")
+        else:
+            covered = self._covered(account)
+            if covered:
+                lines.append(
+                    f"It owes nothing: a deficit of {covered} was covered by the insurance "
+                    "fund or the venue."
+                )
+            elif liquidated:
+                lines.append("It owes nothing.")
+        return "\n".join(lines)
+
+    @_exact
+    def _covered(self, account: str) -> Decimal:
+        return self._received(
+            account,
+            (
+                "insurance fund covers the deficit",
+                "venue absorbs the deficit",
+                "unallocated deficit, paid by the venue",
+            ),
+        )

@@ -1,0 +1,155 @@
+"""The engine on hand-computed scenarios under binance-usdm.
+
+Shared set-up: a trader holds an isolated long of 1 BTC at 60,000 with 10x leverage, so its
+margin is 6,000 and its bankruptcy price 60,000 − 6,000 / 1 = 54,000. At 60,000 its value is
+in bracket 2 (0.5 %, amount 50), so it is liquidated below
+(60,000 − 6,000 − 50) / 0.995 = 54,221.11 (Binance's formula, see test_binance_usdm). Its
+maintenance rate (0.5 %) is below BTCUSDT's 1.25 % clearance fee, so no partial close can
+restore it: Binance takes it over whole at the bankruptcy price. Liquidity fills at the mark
+less 0.1 % slippage.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import margincall as mc
+from margincall import ledger as lg
+from margincall.outcome import AdlRecord, Liquidation
+
+D = Decimal
+DATA = Path(__file__).parent / "data"
+TRADER = mc.Position("BTCUSDT", "long", 1, 60000, "isolated", leverage=10)
+
+
+def scenario(mark: int, fund: int, **others: mc.Account) -> mc.Scenario:
+    return mc.Scenario(
+        {"trader": mc.Account(0, [TRADER]), **others},
+        [mc.Step("open", {"BTCUSDT": D(60000)}), mc.Step("drop", {"BTCUSDT": D(mark)})],
+        mc.MarkFill(slippage="0.001"),
+        insurance_fund=fund,
+    )
+
+
+def test_a_fill_better_than_bankruptcy_feeds_the_fund(binance: mc.Policy) -> None:
+    """Mark 54,100: margin balance 6,000 − 5,900 = 100 <= MM 54,100 × 0.5 % − 50 = 220.5.
+    The trader is closed at 54,000 (loses its 6,000); the fund sells the BTC at
+    54,100 × 0.999 = 54,045.9 and keeps the 45.9 above the bankruptcy price."""
+    outcome = binance.simulate(scenario(54100, 1000))
+    assert outcome.liquidations == (
+        Liquidation(1, "trader", "BTCUSDT", "long", D(1), D(54000), "takeover"),
+    )
+    assert outcome.balance("trader") == 0
+    assert outcome.debt("trader") == 0
+    assert outcome.insurance_fund == D("1045.9")
+    assert outcome.fund_path == (D(1000), D("1045.9"))
+    assert outcome.adl == ()
+    assert outcome.ledger.total() == 0
+
+
+def test_a_worse_fill_drains_the_fund_and_adl_takes_the_rest_in_rank_order(
+    binance: mc.Policy,
+) -> None:
+    """Mark 52,000 (a gap below 54,000). The fund sells at 52,000 × 0.999 = 51,948, losing
+    2,052 per BTC: its 513 covers exactly 0.25 BTC and leaves it empty, so its capacity
+    (100 % of 0) is 0 and ADL closes the other 0.75 at 54,000, no fee, against profitable
+    shorts ranked by Binance's Leverage Pnl = max(0, UP)/max(1, WB) × MM/(WB + UP):
+      B: short 0.5 @ 60,500, WB 2,000: UP 4,250, MM 26,000 × 0.4 % = 104:
+         4,250/2,000 × 104/6,250 = 0.03536;
+      A: short 0.5 @ 61,000, WB 10,000: UP 4,500, MM 104: 0.45 × 104/14,500 = 0.00323.
+    B goes first and is closed whole (0.5), A gives the last 0.25. B's wallet becomes
+    2,000 + 0.5 × (60,500 − 54,000) = 5,250; A's 10,000 + 0.25 × 7,000 = 11,750."""
+    outcome = binance.simulate(
+        scenario(
+            52000,
+            513,
+            a=mc.Account(10000, [mc.Position("BTCUSDT", "short", D("0.5"), 61000)]),
+            b=mc.Account(2000, [mc.Position("BTCUSDT", "short", D("0.5"), 60500)]),
+        )
+    )
+    assert outcome.insurance_fund == 0
+    assert outcome.adl == (
+        AdlRecord(1, "b", "trader", "BTCUSDT", D("0.5"), D(54000)),
+        AdlRecord(1, "a", "trader", "BTCUSDT", D("0.25"), D(54000)),
+    )
+    assert outcome.balance("b") == D(5250)
+    assert outcome.balance("a") == D(11750)
+    assert outcome.open_positions["a"] == (("BTCUSDT", "short", D("0.25")),)
+    assert outcome.open_positions["b"] == ()
+    assert outcome.balance("trader") == 0 and outcome.debt("trader") == 0
+    assert outcome.fund_holdings == {}
+    assert outcome.ledger.total() == 0
+
+
+def test_under_chasing_the_trader_is_left_with_the_exact_debt() -> None:
+    """No fund, no ADL: the position is sold in the market at 52,000 × 0.999 = 51,948, a loss
+    of 8,052 against 6,000 of margin: the trader owes 2,052."""
+    policy = mc.load_policy(DATA / "binance-usdm-chasing-test.toml")
+    outcome = policy.simulate(scenario(52000, 0))
+    assert outcome.liquidations == (
+        Liquidation(1, "trader", "BTCUSDT", "long", D(1), D(51948), "market"),
+    )
+    assert outcome.debt("trader") == D(2052)
+    assert outcome.balance("trader") == 0
+    assert outcome.ledger.balance(lg.debt("trader")) == D(-2052)
+    assert "owes 2052" in outcome.explain("trader")
+
+
+def test_no_liquidation_when_the_mark_stays_above_the_liquidation_price(
+    binance: mc.Policy,
+) -> None:
+    outcome = binance.simulate(scenario(54300, 1000))
+    assert outcome.liquidations == ()
+    assert outcome.open_positions["trader"] == (("BTCUSDT", "long", D(1)),)
+    assert "was not liquidated" in outcome.explain("trader")
+
+
+def test_simulation_is_deterministic(binance: mc.Policy) -> None:
+    build = lambda: scenario(  # noqa: E731
+        52000, 513, a=mc.Account(10000, [mc.Position("BTCUSDT", "short", D("0.5"), 61000)])
+    )
+    assert binance.simulate(build()).ledger.events == binance.simulate(build()).ledger.events
+
+
+def test_unsupported_waterfall_stages_say_so(tmp_path: Path) -> None:
+    path = tmp_path / "claw.toml"
+    path.write_text(
+        'name = "claw"\nextends = "binance-usdm"\n[deficit]\nwaterfall = ["clawback"]\n'
+    )
+    policy = mc.load_policy(path)
+    with pytest.raises(mc.MargincallError, match="does not yet play clawback"):
+        policy.simulate(scenario(52000, 0))
+
+
+def test_a_chased_debt_is_repaid_from_cash_that_comes_in_later() -> None:
+    """No liquidity: liquidated positions close at the mark. Step 0: the cross long 0.001 BTC
+    @ 60,060 on a zero wallet is bankrupt at 60,000 (margin balance −0.06 <= MM 0.24); closed
+    there, it leaves −0.06: a debt of 0.06. Step 1: the isolated short 0.02 ETH @ 3,000 at 24x
+    (margin 60 / 24 = 2.5) loses 0.02 × 114 = 2.28 at 3,114; its MM 62.28 × 0.4 % = 0.24912
+    is above its margin balance 0.22, so it is closed at the mark and the 0.22 left returns to
+    the wallet, which repays the 0.06 first: cash 0.16, no debt."""
+    policy = mc.load_policy(DATA / "binance-usdm-chasing-test.toml")
+    account = mc.Account(
+        0,
+        [
+            mc.Position("BTCUSDT", "long", D("0.001"), 60060),
+            mc.Position("ETHUSDT", "short", D("0.02"), 3000, "isolated", leverage=24),
+        ],
+    )
+    outcome = policy.simulate(
+        mc.Scenario(
+            {"trader": account},
+            [{"BTCUSDT": 60000, "ETHUSDT": 3000}, {"ETHUSDT": 3114}],
+        )
+    )
+    assert [(x.step, x.symbol, x.price, x.kind) for x in outcome.liquidations] == [
+        (0, "BTCUSDT", D(60000), "mark"),
+        (1, "ETHUSDT", D(3114), "mark"),
+    ]
+    assert outcome.debt("trader") == 0
+    assert outcome.balance("trader") == D("0.16")
+    reasons = [e.reason for e in outcome.ledger.events]
+    assert "deficit left as a debt" in reasons and "debt repaid from the wallet" in reasons

@@ -25,9 +25,12 @@ def test_policies_lists_name_venue_plugins_date_and_sources(
 
 def test_policies_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["policies", "--json"]) == 0
-    (policy,) = json.loads(capsys.readouterr().out)
-    assert policy["name"] == "binance-usdm" and policy["plugins"] == ["binance"]
+    policies = {p["name"]: p for p in json.loads(capsys.readouterr().out)}
+    policy = policies["binance-usdm"]
+    assert policy["plugins"] == ["binance"]
     assert all({"rule", "url", "date", "grade"} <= set(s) for s in policy["sources"])
+    # a variant keeps its parent's sources and adds its own
+    assert len(policies["binance-usdm-chasing"]["sources"]) == len(policy["sources"]) + 1
 
 
 def test_risk_json_is_exact(capsys: pytest.CaptureFixture[str]) -> None:
@@ -90,3 +93,33 @@ def test_usage_errors_exit_2() -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["risk"])
     assert exit_info.value.code == 2
+
+
+def test_compare_prints_a_side_by_side_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", "owe-money"]) == 0
+    captured = capsys.readouterr()
+    assert "binance-usdm-chasing" in captured.out and "2,102.00" in captured.out
+    assert "simulating binance-usdm (1/2)" in captured.err  # progress goes to stderr
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "json", "csv"])
+def test_compare_formats(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", "owe-money", "--policy", "binance-usdm-chasing", "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    assert "binance-usdm-chasing" in out and "binance-usdm," not in out
+    if fmt == "json":
+        assert Decimal(json.loads(out)["summary"][0]["debt_owed"]) == 2102
+
+
+def test_simulate_tells_each_accounts_story(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "owe-money", "--policy", "binance-usdm-chasing"]) == 0
+    assert "It owes 2102" in capsys.readouterr().out
+    assert main(["simulate", "owe-money", "--policy", "binance-usdm", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert Decimal(data["accounts"]["trader"]["balance"]) == 1000
+    assert [Decimal(b) for b in data["insurance_fund"]] == [10000, 6898]
+
+
+def test_unknown_scenario_lists_the_bundled_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", "no-such-scenario"]) == 1
+    assert "bundled scenarios: crash-2025-10, fund-runs-dry, owe-money" in capsys.readouterr().err

@@ -4,6 +4,10 @@
   the date of its parameters; plugins that failed to load are reported on stderr.
 * ``margincall risk --policy NAME ACCOUNT.toml [--json]``: per position, the maintenance
   margin, margin ratio, liquidation and bankruptcy prices and tier.
+* ``margincall simulate SCENARIO --policy NAME [--json]``: one policy played over a scenario
+  (a bundled name or a TOML file), with each account's story.
+* ``margincall compare SCENARIO [--policy NAME ...] [--format table|markdown|json|csv]``: the
+  policies side by side (default: every available policy); progress goes to stderr.
 
 User mistakes print one message on stderr and exit with status 1 (2 for usage errors); no
 traceback.
@@ -22,9 +26,11 @@ import attrs
 
 from margincall import display
 from margincall.account_file import load_account
+from margincall.compare import compare
 from margincall.errors import MargincallError
 from margincall.policy import Policy, load_policy
 from margincall.registry import BLOCK_ENV, default_registry
+from margincall.scenario import load_scenario
 
 
 def _json_default(value: object) -> str:
@@ -48,20 +54,6 @@ def _provenance(policy: Policy) -> dict[str, Any]:
         "origin": policy.origin,
         "sources": [attrs.asdict(s) for s in policy.sources],
     }
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += [
-        "  ".join(
-            c.rjust(w) if i > 1 else c.ljust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in rows
-    ]
-    return "\n".join(lines)
 
 
 def cmd_policies(args: argparse.Namespace) -> int:
@@ -142,9 +134,79 @@ def cmd_risk(args: argparse.Namespace) -> int:
                 "yes" if r.liquidatable else "no",
             ]
         )
-    print(_table(headers, table))
+    print(display.table(headers, table))
     print("\nPrices are rounded to the tick and money to the cent for display; --json is exact.")
     return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    policy = load_policy(args.policy)
+    scenario = load_scenario(args.scenario)
+    outcome = policy.simulate(scenario)
+    if args.json:
+        _dump(
+            {
+                "policy": _provenance(policy),
+                "scenario": scenario.name,
+                "accounts": {
+                    key: {
+                        "balance": outcome.balance(key),
+                        "debt": outcome.debt(key),
+                        "fees_paid": outcome.fees_paid(key),
+                    }
+                    for key in scenario.accounts
+                },
+                "liquidations": [attrs.asdict(x) for x in outcome.liquidations],
+                "adl": [attrs.asdict(x) for x in outcome.adl],
+                "insurance_fund": list(outcome.fund_path),
+                "venue_loss": outcome.venue_loss,
+                "events": [attrs.asdict(e) for e in outcome.ledger.events],
+            }
+        )
+        return 0
+    print(
+        f"{scenario.name} under {policy.name} ({policy.venue}, parameters of "
+        f"{policy.parameters_date})"
+    )
+    if scenario.description:
+        print(scenario.description)
+    for key in scenario.accounts:
+        print(f"\n{key}:")
+        for line in outcome.explain(key).splitlines():
+            print(f"  {line}")
+    print(
+        f"\nInsurance fund: {' -> '.join(str(b) for b in outcome.fund_path)}; "
+        f"venue loss: {outcome.venue_loss}"
+    )
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+
+    def progress(name: str, index: int, total: int) -> None:
+        print(f"margincall: simulating {name} ({index + 1}/{total})", file=sys.stderr)
+
+    comparison = compare(scenario, args.policy or None, progress=progress)
+    if args.format == "json":
+        print(comparison.to_json())
+    elif args.format == "csv":
+        sys.stdout.write(comparison.to_csv())
+    else:
+        accounts = len(scenario.accounts) <= TABLE_ACCOUNTS or args.accounts
+        print(
+            comparison.to_markdown(accounts=accounts)
+            if args.format == "markdown"
+            else comparison.to_table(accounts=accounts)
+        )
+    failed = [s for s in comparison.summaries if s.error is not None]
+    for summary in failed:
+        print(f"margincall: policy {summary.policy} failed: {summary.error}", file=sys.stderr)
+    return 1 if failed and len(failed) == len(comparison.summaries) else 0
+
+
+TABLE_ACCOUNTS = 20
+"""Above this many accounts, tables show the per-policy summary only (unless --accounts)."""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -160,6 +222,27 @@ def parser() -> argparse.ArgumentParser:
     risk.add_argument("account", help="account TOML file (balance, positions, marks)")
     risk.add_argument("--json", action="store_true", help="exact machine-readable output")
     risk.set_defaults(run=cmd_risk)
+    simulate = commands.add_parser("simulate", help="play one policy over a scenario")
+    simulate.add_argument("scenario", help="bundled scenario name or scenario TOML file")
+    simulate.add_argument("--policy", required=True, help="policy name or TOML file")
+    simulate.add_argument("--json", action="store_true", help="exact machine-readable output")
+    simulate.set_defaults(run=cmd_simulate)
+    comparing = commands.add_parser("compare", help="policies side by side on a scenario")
+    comparing.add_argument("scenario", help="bundled scenario name or scenario TOML file")
+    comparing.add_argument(
+        "--policy",
+        action="append",
+        help="a policy to include (repeatable; default: every available policy)",
+    )
+    comparing.add_argument(
+        "--format", choices=["table", "markdown", "json", "csv"], default="table"
+    )
+    comparing.add_argument(
+        "--accounts",
+        action="store_true",
+        help=f"per-account rows even above {TABLE_ACCOUNTS} accounts",
+    )
+    comparing.set_defaults(run=cmd_compare)
     return top
 
 

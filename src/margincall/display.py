@@ -4,6 +4,7 @@ ratios as percentages with 2 decimals, half to even. Machine output (JSON) is ex
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from margincall.market import Market
@@ -27,3 +28,16 @@ def percent(value: Decimal | None) -> str:
     if value is None:
         return "∞"
     return f"{(value * 100).quantize(CENT, ROUND_HALF_EVEN)}%"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain-text table: the first two columns left-aligned, the rest right-aligned."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        cells = zip(row, widths, strict=True)
+        lines.append(
+            "  ".join(c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in enumerate(cells))
+        )
+    return "\n".join(lines)

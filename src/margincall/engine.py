@@ -316,8 +316,10 @@ class _Simulation:
             capacity = self.policy.takeover_capacity(
                 self.ledger.balance(lg.INSURANCE_FUND), held_notional
             )
-            per_contract = self.policy.market(symbol).value(Decimal(1), mark)
-            take = min(size, capacity / per_contract) if capacity.is_finite() else size
+            market = self.policy.market(symbol)
+            if capacity.is_finite():  # whole lots within the capacity
+                lots = capacity / market.value(Decimal(1), mark) / market.lot_size
+                take = min(size, lots.to_integral_value(ROUND_FLOOR) * market.lot_size)
         if take <= 0:
             return size
         held = self.holdings.get((symbol, side))

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
@@ -54,6 +55,8 @@ from margincall.config import CONVERTER, parse_toml, structure_problems
 from margincall.decimals import non_negative, positive
 from margincall.errors import InvalidInputError, PolicyError
 from margincall.liquidity import DepthLadder, LiquidityModel, MarkFill, NoLiquidity
+
+_BUNDLED = files("margincall") / "scenarios"
 
 
 @attrs.frozen
@@ -194,14 +197,30 @@ def _liquidity(spec: _LiquiditySpec) -> LiquidityModel:
     return NoLiquidity()
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read a scenario file (format in this module's docstring); raise InvalidInputError
-    naming the file and the key of every problem."""
-    origin = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise InvalidInputError(f"{origin}: cannot read scenario file: {error.strerror}") from None
+def bundled_scenarios() -> list[str]:
+    """Names of the scenarios shipped with margincall (``docs/scenarios.md``)."""
+    return sorted(
+        f.name.removesuffix(".toml") for f in _BUNDLED.iterdir() if f.name.endswith(".toml")
+    )
+
+
+def load_scenario(reference: str | Path) -> Scenario:
+    """Read a scenario: a bundled one by name (:func:`bundled_scenarios`) or a TOML file
+    (format in this module's docstring). Raises InvalidInputError naming the file and the key
+    of every problem."""
+    bundled = _BUNDLED / f"{reference}.toml"
+    if isinstance(reference, str) and "/" not in reference and bundled.is_file():
+        origin, text = f"margincall:scenarios/{reference}.toml", bundled.read_text(encoding="utf-8")
+    else:
+        origin = str(reference)
+        try:
+            text = Path(reference).read_text(encoding="utf-8")
+        except OSError as error:
+            known = ", ".join(bundled_scenarios())
+            raise InvalidInputError(
+                f"{origin}: cannot read scenario file: {error.strerror} "
+                f"(bundled scenarios: {known})"
+            ) from None
     try:
         raw = parse_toml(text, origin)
     except PolicyError as error:

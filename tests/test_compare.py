@@ -76,13 +76,11 @@ def test_renderings(owe_money: mc.Scenario) -> None:
 def test_a_failing_policy_is_reported_and_the_others_still_compare(
     owe_money: mc.Scenario, tmp_path: Path
 ) -> None:
-    path = tmp_path / "claw.toml"
-    path.write_text(
-        'name = "claw"\nextends = "binance-usdm"\n[deficit]\nwaterfall = ["clawback"]\n'
-    )
+    path = tmp_path / "adl-at-mark.toml"
+    path.write_text('name = "adl-at-mark"\nextends = "binance-usdm"\n[adl]\nprice = "mark"\n')
     comparison = compare(owe_money, ["binance-usdm", mc.load_policy(path)])
-    failed = next(s for s in comparison.summaries if s.policy == "claw")
-    assert failed.error is not None and "clawback" in failed.error
+    failed = next(s for s in comparison.summaries if s.policy == "adl-at-mark")
+    assert failed.error is not None and "mark price" in failed.error
     assert [r.policy for r in comparison.rows] == ["binance-usdm"]
 
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 import margincall as mc
 from margincall import ledger as lg
 from margincall.outcome import AdlRecord, Liquidation
@@ -114,16 +112,6 @@ def test_simulation_is_deterministic(binance: mc.Policy) -> None:
     assert binance.simulate(build()).ledger.events == binance.simulate(build()).ledger.events
 
 
-def test_unsupported_waterfall_stages_say_so(tmp_path: Path) -> None:
-    path = tmp_path / "claw.toml"
-    path.write_text(
-        'name = "claw"\nextends = "binance-usdm"\n[deficit]\nwaterfall = ["clawback"]\n'
-    )
-    policy = mc.load_policy(path)
-    with pytest.raises(mc.MargincallError, match="does not yet play clawback"):
-        policy.simulate(scenario(52000, 0))
-
-
 def test_a_chased_debt_is_repaid_from_cash_that_comes_in_later() -> None:
     """No liquidity: liquidated positions close at the mark. Step 0: the cross long 0.001 BTC
     @ 60,060 on a zero wallet is bankrupt at 60,000 (margin balance −0.06 <= MM 0.24); closed
@@ -153,3 +141,60 @@ def test_a_chased_debt_is_repaid_from_cash_that_comes_in_later() -> None:
     assert outcome.balance("trader") == D("0.16")
     reasons = [e.reason for e in outcome.ledger.events]
     assert "deficit left as a debt" in reasons and "debt repaid from the wallet" in reasons
+
+
+def _winners() -> dict[str, mc.Account]:
+    """Two shorts of 1 BTC at 61,000: equity 11,000 and 6,000 at 60,000 (unrealised +1,000
+    each), so at 51,000 each has made 9,000 in the period."""
+    return {
+        "a": mc.Account(10000, [mc.Position("BTCUSDT", "short", 1, 61000)]),
+        "b": mc.Account(5000, [mc.Position("BTCUSDT", "short", 1, 61000)]),
+    }
+
+
+def test_clawback_takes_the_deficit_pro_rata_to_period_profits(tmp_path: Path) -> None:
+    """Waterfall [clawback] only: no backstop, so the trader is sold at 51,000 × 0.998 =
+    50,898, losing 9,102 against 6,000 of margin: a 3,102 deficit. The winners made 9,000
+    each, so each gives 3,102 × 9,000 / 18,000 = 1,551 (OKEx: rate = deficit / Σ profits),
+    after a settlement at 51,000 realises their 10,000 of PnL (entry reset to 51,000): a keeps
+    10,000 + 10,000 − 1,551, b 5,000 + 10,000 − 1,551."""
+    path = tmp_path / "claw-only.toml"
+    path.write_text(
+        'name = "claw-only"\nextends = "binance-usdm"\n[deficit]\nwaterfall = ["clawback"]\n'
+    )
+    outcome = mc.load_policy(path).simulate(
+        mc.Scenario(
+            {"trader": mc.Account(0, [TRADER]), **_winners()},
+            [{"BTCUSDT": 60000}, {"BTCUSDT": 51000}],
+            mc.MarkFill(slippage="0.002"),
+        )
+    )
+    assert outcome.clawback_paid("a") == outcome.clawback_paid("b") == D(1551)
+    assert outcome.balance("a") == D(18449) and outcome.balance("b") == D(13449)
+    assert outcome.open_positions["a"] == (("BTCUSDT", "short", D(1)),)
+    assert outcome.balance("trader") == 0 and outcome.debt("trader") == 0
+    assert outcome.venue_loss == 0
+    assert "1551.000 of its profit was clawed back" in outcome.explain("a")
+
+
+def test_the_fund_goes_first_then_the_clawback() -> None:
+    """Waterfall [insurance-fund, clawback], fund 1,000. Taken over at 54,000, the BTC sells
+    at 50,898: 3,102 lost per BTC. The fund can pay for 1,000 / 3,102 = 0.322 BTC in whole
+    lots (998.844), its capacity (100 % of the 1.156 left) holds no lot, and there is no ADL:
+    the other 0.678 is sold anyway for 0.678 × 3,102 = 2,103.156, leaving the fund at
+    −2,102, which the winners pay back: 1,051 each."""
+    outcome = mc.load_policy(DATA / "clawback-test.toml").simulate(
+        mc.Scenario(
+            {"trader": mc.Account(0, [TRADER]), **_winners()},
+            [{"BTCUSDT": 60000}, {"BTCUSDT": 51000}],
+            mc.MarkFill(slippage="0.002"),
+            insurance_fund=1000,
+        )
+    )
+    assert outcome.liquidations == (
+        Liquidation(1, "trader", "BTCUSDT", "long", D(1), D(54000), "takeover"),
+    )
+    assert outcome.clawback_paid("a") == outcome.clawback_paid("b") == D(1051)
+    assert outcome.insurance_fund == 0
+    assert outcome.fund_holdings == {}
+    assert outcome.ledger.total() == 0

@@ -1,6 +1,6 @@
-"""Laws every simulation keeps, over generated scenarios and three deficit waterfalls:
-Binance's (insurance fund, then ADL), chasing (the trader owes the deficit) and venue
-absorption (negative-balance protection)."""
+"""Laws every simulation keeps, over generated scenarios and four deficit waterfalls:
+Binance's (insurance fund, then ADL), chasing (the trader owes the deficit), venue absorption
+(negative-balance protection) and OKEx's historical order (insurance fund, then clawback)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ def policies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, mc.Policy]:
         "fund-adl": mc.load_policy("binance-usdm"),
         "chasing": mc.load_policy(DATA / "binance-usdm-chasing-test.toml"),
         "venue": mc.load_policy(venue),
+        "fund-clawback": mc.load_policy(DATA / "clawback-test.toml"),
     }
 
 
@@ -115,5 +116,9 @@ def test_every_simulation_keeps_the_laws(
             assert size <= taken[key]
         if name != "fund-adl":
             assert outcome.adl == ()
+        # a clawback never takes more than the deficit it covers, nor from the bankrupt
+        clawed = sum((outcome.clawback_paid(k) for k in scenario.accounts), D(0))
+        if name != "fund-clawback":
+            assert clawed == 0
         # determinism: the same scenario gives the same ledger
         assert policy.simulate(scenario).ledger.events == outcome.ledger.events

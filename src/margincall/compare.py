@@ -36,6 +36,7 @@ class Row:
     liquidated_notional: Decimal
     fees_paid: Decimal
     adl_size: Decimal
+    clawback_paid: Decimal
     final_balance: Decimal
     debt: Decimal
 
@@ -53,6 +54,7 @@ class Summary:
     fees: Decimal
     insurance_fund_change: Decimal
     adl_size: Decimal
+    clawback: Decimal
     debt_owed: Decimal
     venue_loss: Decimal
     error: str | None = None
@@ -117,6 +119,17 @@ class Comparison:
         return pd.DataFrame([attrs.asdict(r) for r in self.rows])
 
 
+_MONEY_FIELDS = (
+    "liquidated_notional",
+    "fees",
+    "insurance_fund_change",
+    "adl_size",
+    "clawback",
+    "debt_owed",
+    "venue_loss",
+)
+
+
 def _money(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01')):,}"
 
@@ -128,6 +141,7 @@ SUMMARY_COLUMNS = [
     "fees",
     "fund change",
     "ADL size",
+    "clawback",
     "debt owed",
     "venue loss",
     "parameters of",
@@ -139,6 +153,7 @@ ROW_COLUMNS = [
     "notional",
     "fees",
     "ADL size",
+    "clawback",
     "final cash",
     "owes",
 ]
@@ -146,7 +161,7 @@ ROW_COLUMNS = [
 
 def _summary_cells(s: Summary) -> list[str]:
     if s.error is not None:
-        return [s.policy, f"error: {s.error}", "", "", "", "", "", "", s.parameters_date]
+        return [s.policy, f"error: {s.error}", *[""] * 7, s.parameters_date]
     return [
         s.policy,
         str(s.accounts_liquidated),
@@ -154,6 +169,7 @@ def _summary_cells(s: Summary) -> list[str]:
         _money(s.fees),
         _money(s.insurance_fund_change),
         str(s.adl_size.normalize()),
+        _money(s.clawback),
         _money(s.debt_owed),
         _money(s.venue_loss),
         s.parameters_date,
@@ -168,6 +184,7 @@ def _row_cells(r: Row) -> list[str]:
         _money(r.liquidated_notional),
         _money(r.fees_paid),
         str(r.adl_size.normalize()),
+        _money(r.clawback_paid),
         _money(r.final_balance),
         _money(r.debt),
     ]
@@ -194,6 +211,7 @@ def _summarise(policy: Policy, scenario: Scenario, outcome: Outcome) -> tuple[Su
                     ),
                     fees_paid=outcome.fees_paid(key),
                     adl_size=sum((a.size for a in outcome.adl if a.account == key), ZERO),
+                    clawback_paid=outcome.clawback_paid(key),
                     final_balance=outcome.balance(key),
                     debt=outcome.debt(key),
                 )
@@ -215,6 +233,7 @@ def _summarise(policy: Policy, scenario: Scenario, outcome: Outcome) -> tuple[Su
             fees=sum((r.fees_paid for r in rows), ZERO),
             insurance_fund_change=outcome.insurance_fund - start,
             adl_size=sum((a.size for a in outcome.adl), ZERO),
+            clawback=sum((r.clawback_paid for r in rows), ZERO),
             debt_owed=sum((r.debt for r in rows), ZERO),
             venue_loss=outcome.venue_loss,
         )
@@ -246,12 +265,7 @@ def compare(
                     "",
                     "",
                     0,
-                    ZERO,
-                    ZERO,
-                    ZERO,
-                    ZERO,
-                    ZERO,
-                    ZERO,
+                    **dict.fromkeys(_MONEY_FIELDS, ZERO),
                     error=str(error).splitlines()[0],
                 )
             )

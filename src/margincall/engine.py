@@ -83,6 +83,8 @@ class _Simulation:
             policy.spec.insurance_fund.initial_balance if fund is None else fund
         )
         self.ledger = Ledger.opened(opening)
+        first = scenario.marks_at(0)
+        self.opening_equity = {key: self._equity(key, first) for key in scenario.accounts}
         self.holdings: dict[tuple[str, Side], _Holding] = {}
         self.liquidations: list[Liquidation] = []
         self.adl: list[AdlRecord] = []
@@ -256,6 +258,7 @@ class _Simulation:
                 self.liquidations.append(Liquidation(step, key, symbol, side, left, mark, "mark"))
                 self._close(step, key, o, left, mark, "liquidation closed at the mark")
             return
+        later = tuple(s for s in self.waterfall if s not in ("insurance-fund", "adl"))
         self.liquidations.append(Liquidation(step, key, symbol, side, size, price, "takeover"))
         self._close(step, key, o, size, price, "taken over at the bankruptcy price")
         left = self._offload(step, symbol, side, size, price, mark) if self.has_fund else size
@@ -263,23 +266,38 @@ class _Simulation:
             left = self._hold(step, symbol, side, left, price, mark, within_capacity=True)
         if left > 0 and "adl" in self.waterfall:
             left = self._deleverage(step, key, symbol, side, left, price, mark)
-        if left > 0:
+        if left > 0 and later:
+            # what nobody took is closed in the market anyway; a loss beyond the fund's balance
+            # is a deficit for the later stages (OKEx: the fund first, then the clawback)
+            self._offload(step, symbol, side, left, price, mark, afford=False)
+            with exact_sums():
+                self._waterfall(step, key, lg.INSURANCE_FUND, later)
+        elif left > 0:
             self._hold(step, symbol, side, left, price, mark, within_capacity=False)
 
     # --- the backstop ---------------------------------------------------------------------
 
     def _offload(
-        self, step: int, symbol: str, side: Side, size: Decimal, entry: Decimal, mark: Decimal
+        self,
+        step: int,
+        symbol: str,
+        side: Side,
+        size: Decimal,
+        entry: Decimal,
+        mark: Decimal,
+        *,
+        afford: bool = True,
     ) -> Decimal:
-        """The fund closes up to ``size`` (held at ``entry``) in the market, accepting fills
-        while its balance stays >= 0; returns what it could not close."""
+        """The fund closes up to ``size`` (held at ``entry``) in the market; returns what it
+        could not close. With ``afford`` it accepts fills only while its balance stays >= 0;
+        without, it closes everything, at the mark where the book has nothing left."""
         market = self.policy.market(symbol)
         order = _order_side(side)
         sign = 1 if side == "long" else -1
         left = size
         for price, filled in self._fill(symbol, order, size, mark, None):
             per_contract = market.pnl(sign, Decimal(1), entry, price)  # the fund's gain
-            if per_contract < 0:  # whole lots the fund's balance can pay for, no more
+            if per_contract < 0 and afford:  # whole lots the fund's balance can pay for
                 lots = self.ledger.balance(lg.INSURANCE_FUND) / -per_contract / market.lot_size
                 filled = min(filled, lots.to_integral_value(ROUND_FLOOR) * market.lot_size)
             if filled <= 0:
@@ -290,6 +308,17 @@ class _Simulation:
                 step, lg.MARKET, lg.INSURANCE_FUND, gain, "insurance fund offload", symbol
             )
             left -= filled
+        if left > 0 and not afford:  # no liquidity left: closed at the mark
+            gain = market.pnl(sign, left, entry, mark)
+            self.ledger.settle(
+                step,
+                lg.MARKET,
+                lg.INSURANCE_FUND,
+                gain,
+                "insurance fund closes at the mark",
+                symbol,
+            )
+            left = ZERO
         return left
 
     def _hold(
@@ -394,14 +423,16 @@ class _Simulation:
     def _cover(self, step: int, key: str, wallet: str) -> None:
         """Run the deficit waterfall on a wallet left negative by a liquidation."""
         with exact_sums():  # deficits are sums of money: never rounded
-            self._waterfall(step, key, wallet)
+            self._waterfall(step, key, wallet, self.waterfall)
 
-    def _waterfall(self, step: int, key: str, wallet: str) -> None:
+    def _waterfall(self, step: int, key: str, wallet: str, stages: tuple[str, ...]) -> None:
+        """Cover ``wallet``'s negative balance, caused by account ``key``'s bankruptcy, through
+        ``stages`` in order; what is left is paid by the venue as unallocated."""
         deficit = -self.ledger.balance(wallet)
-        for stage in self.waterfall:
+        for stage in stages:
             if deficit <= 0:
                 return
-            if stage == "insurance-fund":
+            if stage == "insurance-fund" and wallet != lg.INSURANCE_FUND:
                 paid = min(deficit, max(ZERO, self.ledger.balance(lg.INSURANCE_FUND)))
                 self.ledger.transfer(
                     step, lg.INSURANCE_FUND, wallet, paid, "insurance fund covers the deficit"
@@ -418,7 +449,7 @@ class _Simulation:
                 paid = deficit
                 self.ledger.transfer(step, lg.VENUE, wallet, paid, "venue absorbs the deficit")
             elif stage == "clawback":
-                raise MargincallError(f"{self.policy.name}: the engine does not yet play clawback")
+                paid = self._clawback(step, key, wallet, deficit)
             else:  # "adl" acts on positions at takeover, not on a wallet's deficit
                 paid = ZERO
             deficit -= paid
@@ -426,6 +457,65 @@ class _Simulation:
             self.ledger.transfer(
                 step, lg.VENUE, wallet, deficit, "unallocated deficit, paid by the venue"
             )
+
+    def _clawback(self, step: int, key: str, wallet: str, deficit: Decimal) -> Decimal:
+        """The other accounts' profits in the period pay ``deficit``, as the policy allocates
+        it (``margincall_clawback``: pro rata by default). Profit is the change of equity (cash
+        plus unrealised PnL at the marks) since the first step. Each paying account is first
+        settled at the marks, so its profit is cash, then pays its share from that cash.
+        Accounts liquidated in the period are not winners: a backstop that restored one to
+        zero is not its profit."""
+        liquidated = {x.account for x in self.liquidations} | {key}
+        profits = {
+            other: self._profit(other)
+            for other in self.scenario.accounts
+            if other not in liquidated
+        }
+        shares = self.policy.clawback(deficit, profits)
+        paid = ZERO
+        for other in sorted(shares):
+            self._settle(step, other)
+            left = shares[other]
+            wallets = [lg.account(other)] + [
+                self._wallet(other, o) for o in self.positions[other] if o.mode == "isolated"
+            ]
+            for source in wallets:  # the profit is cash now: cross wallet first, then margins
+                take = min(left, max(ZERO, self.ledger.balance(source)))
+                self.ledger.transfer(step, source, wallet, take, "clawback")
+                left -= take
+                paid += take
+        return paid
+
+    def _settle(self, step: int, key: str) -> None:
+        """Realise every open position's PnL at the marks into its own wallet and reset its
+        entry to the mark, as a futures settlement does (OKEx clawed back realised profit at
+        settlement); the account's equity is unchanged."""
+        for o in self.positions[key]:
+            mark = self._marks[o.symbol]
+            with exact():
+                pnl = self.policy.market(o.symbol).pnl(
+                    1 if o.side == "long" else -1, o.size, o.entry, mark
+                )
+            self.ledger.settle(
+                step, lg.MARKET, self._wallet(key, o), pnl, "settled at the mark", o.symbol
+            )
+            o.entry = mark
+
+    def _equity(self, key: str, marks: Mapping[str, Decimal]) -> Decimal:
+        """Cash plus unrealised PnL at ``marks``: PnL at 50 digits, the sum exact."""
+        with exact():
+            pnls = [
+                self.policy.market(o.symbol).pnl(
+                    1 if o.side == "long" else -1, o.size, o.entry, marks[o.symbol]
+                )
+                for o in self.positions[key]
+            ]
+        with exact_sums():
+            owned = (b for n, b in self.ledger.balances().items() if lg.belongs_to(key, n))
+            return sum(owned, ZERO) + sum(pnls, ZERO)
+
+    def _profit(self, key: str) -> Decimal:
+        return self._equity(key, self._marks) - self.opening_equity[key]
 
     # --- the run --------------------------------------------------------------------------
 

@@ -46,6 +46,11 @@ def isolated_margin(key: str, symbol: str, side: str) -> str:
     return f"margin:{key}:{symbol}:{side}"
 
 
+def belongs_to(key: str, participant: str) -> bool:
+    """Whether ``participant`` is one of account ``key``'s wallets (cross or isolated)."""
+    return participant == account(key) or participant.startswith(f"margin:{key}:")
+
+
 @attrs.frozen
 class Event:
     """``amount`` (> 0) moved from ``source`` to ``destination`` at ``step`` because of

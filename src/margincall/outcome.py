@@ -31,11 +31,6 @@ def _exact(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _owned_by(account: str, participant: str) -> bool:
-    """Whether ``participant`` is one of ``account``'s wallets (cross or isolated margin)."""
-    return participant == lg.account(account) or participant.startswith(f"margin:{account}:")
-
-
 @attrs.frozen
 class Liquidation:
     """``size`` of an account's position closed by liquidation at ``price``: through a
@@ -78,7 +73,9 @@ class Outcome:
     @_exact
     def balance(self, account: str) -> Decimal:
         """The account's cash at the end: cross wallet plus isolated margins."""
-        return sum((b for n, b in self.ledger.balances().items() if _owned_by(account, n)), ZERO)
+        return sum(
+            (b for n, b in self.ledger.balances().items() if lg.belongs_to(account, n)), ZERO
+        )
 
     @_exact
     def debt(self, account: str) -> Decimal:
@@ -88,12 +85,17 @@ class Outcome:
     def fees_paid(self, account: str) -> Decimal:
         return self._paid(account, "liquidation fee")
 
+    def clawback_paid(self, account: str) -> Decimal:
+        """What the account gave up to a clawback of profits."""
+        return self._paid(account, "clawback")
+
     @_exact
     def _paid(self, account: str, reason: str) -> Decimal:
         """What the account's wallets paid out for ``reason``."""
         events = self.ledger.events
         return sum(
-            (e.amount for e in events if e.reason == reason and _owned_by(account, e.source)), ZERO
+            (e.amount for e in events if e.reason == reason and lg.belongs_to(account, e.source)),
+            ZERO,
         )
 
     def _received(self, account: str, reasons: tuple[str, ...], step: int | None = None) -> Decimal:
@@ -103,7 +105,7 @@ class Outcome:
                 e.amount
                 for e in self.ledger.events
                 if e.reason in reasons
-                and _owned_by(account, e.destination)
+                and lg.belongs_to(account, e.destination)
                 and (step is None or e.step == step)
             ),
             ZERO,
@@ -148,6 +150,12 @@ class Outcome:
         fees = self.fees_paid(account)
         if fees:
             lines.append(f"It paid {fees} in liquidation fees.")
+        clawed = self.clawback_paid(account)
+        if clawed:
+            lines.append(
+                f"{clawed} of its profit was clawed back to cover others' deficits under "
+                f"{self.policy}."
+            )
         lines.append(f"It started with {opening} and ends with {self.balance(account)}.")
         owed = self.debt(account)
         if owed > 0:

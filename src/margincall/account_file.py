@@ -27,8 +27,8 @@ from pathlib import Path
 import attrs
 
 from margincall.account import Account, MarginMode, Position, PositionMode, Side
-from margincall.config import CONVERTER, parse_toml, structure_problems
-from margincall.errors import InvalidInputError, PolicyError
+from margincall.config import structure_input
+from margincall.errors import InvalidInputError
 
 
 @attrs.frozen
@@ -72,14 +72,7 @@ def load_account(path: str | Path) -> AccountFile:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise InvalidInputError(f"{origin}: cannot read account file: {error.strerror}") from None
-    try:
-        raw = parse_toml(text, origin)
-    except PolicyError as error:
-        raise InvalidInputError(str(error)) from None
-    try:
-        spec = CONVERTER.structure(raw, _AccountSpec)
-    except Exception as error:
-        raise InvalidInputError("\n".join(structure_problems(error, origin))) from None
+    spec = structure_input(text, origin, _AccountSpec)
     try:
         account = Account(spec.balance, build_positions(spec.positions), spec.position_mode)
     except InvalidInputError as error:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
@@ -228,6 +228,22 @@ def parse_toml(text: str, origin: str) -> dict[str, Any]:
         return tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as error:
         raise PolicyError(f"{origin}: invalid TOML: {error}") from None
+
+
+T = TypeVar("T")
+
+
+def structure_input(text: str, origin: str, cls: type[T]) -> T:
+    """Parse an input file (an account, a scenario) into ``cls``: exact numbers, unknown keys
+    refused, one InvalidInputError naming the file and the key of every problem."""
+    try:
+        raw = parse_toml(text, origin)
+    except PolicyError as error:
+        raise InvalidInputError(str(error)) from None
+    try:
+        return CONVERTER.structure(raw, cls)
+    except Exception as error:  # cattrs raises exception groups of every problem
+        raise InvalidInputError("\n".join(structure_problems(error, origin))) from None
 
 
 def _merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:

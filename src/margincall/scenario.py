@@ -51,9 +51,9 @@ import attrs
 
 from margincall.account import Account, PositionMode
 from margincall.account_file import PositionSpec, build_positions
-from margincall.config import CONVERTER, parse_toml, structure_problems
+from margincall.config import structure_input
 from margincall.decimals import non_negative, positive
-from margincall.errors import InvalidInputError, PolicyError
+from margincall.errors import InvalidInputError
 from margincall.liquidity import DepthLadder, LiquidityModel, MarkFill, NoLiquidity
 
 _BUNDLED = files("margincall") / "scenarios"
@@ -221,14 +221,7 @@ def load_scenario(reference: str | Path) -> Scenario:
                 f"{origin}: cannot read scenario file: {error.strerror} "
                 f"(bundled scenarios: {known})"
             ) from None
-    try:
-        raw = parse_toml(text, origin)
-    except PolicyError as error:
-        raise InvalidInputError(str(error)) from None
-    try:
-        spec = CONVERTER.structure(raw, _ScenarioSpec)
-    except Exception as error:
-        raise InvalidInputError("\n".join(structure_problems(error, origin))) from None
+    spec = structure_input(text, origin, _ScenarioSpec)
     try:
         accounts: dict[str, Account] = {}
         for k, a in enumerate(spec.accounts):

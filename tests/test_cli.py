@@ -123,3 +123,21 @@ def test_simulate_tells_each_accounts_story(capsys: pytest.CaptureFixture[str]) 
 def test_unknown_scenario_lists_the_bundled_ones(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compare", "no-such-scenario"]) == 1
     assert "bundled scenarios: crash-2025-10, fund-runs-dry, owe-money" in capsys.readouterr().err
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    """`margincall compare ... | head`: when the reader has gone, no traceback. The read end
+    is closed before the command writes, so its first write fails, every time."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)
+    command = [sys.executable, "-m", "margincall", "compare", "owe-money"]
+    try:
+        done = subprocess.run(command, stdout=write, stderr=subprocess.PIPE, check=False)
+    finally:
+        os.close(write)
+    assert done.returncode == 1
+    assert b"Traceback" not in done.stderr

@@ -209,7 +209,7 @@ class _Simulation:
         if pool is None or not self._liquidatable(key, pool, marks):
             return
         wallet = lg.account(key) if isolated is None else lg.isolated_margin(key, *isolated)
-        closed = self.positions[key][0] if isolated is None else self._find(key, *isolated)
+        closed = None if isolated is None else self._find(key, *isolated)
         limit = 2 * len(pool.positions) + 4
         for attempt in range(limit):
             action = self.policy.liquidation_action(pool, attempt)
@@ -229,7 +229,7 @@ class _Simulation:
             )
         if pool is None:  # flat: a negative wallet is a deficit for the waterfall
             self._cover(step, key, wallet)
-            if isolated is not None:
+            if closed is not None:  # an isolated pool: its margin returns to the wallet
                 self._release(step, key, closed)
 
     def _reduce(self, step: int, key: str, o: _Open, action: Reduce, mark: Decimal) -> None:

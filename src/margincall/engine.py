@@ -114,6 +114,13 @@ class _Simulation:
         ]
         return Account(self.ledger.balance(lg.account(key)), positions, self.modes[key])
 
+    def _pnl(self, o: _Open, price: Decimal, size: Decimal | None = None) -> Decimal:
+        """PnL of ``size`` (default: all) of ``o`` at ``price``, in settlement currency."""
+        sign = 1 if o.side == "long" else -1
+        return self.policy.market(o.symbol).pnl(
+            sign, o.size if size is None else size, o.entry, price
+        )
+
     def _find(self, key: str, symbol: str, side: Side) -> _Open:
         for o in self.positions[key]:
             if o.symbol == symbol and o.side == side:
@@ -126,9 +133,9 @@ class _Simulation:
         self, step: int, key: str, o: _Open, size: Decimal, price: Decimal, why: str
     ) -> None:
         """Close ``size`` of ``o`` at ``price``: realised PnL settles with the market."""
-        market = self.policy.market(o.symbol)
-        pnl = market.pnl(1 if o.side == "long" else -1, size, o.entry, price)
-        self.ledger.settle(step, lg.MARKET, self._wallet(key, o), pnl, why, o.symbol)
+        self.ledger.settle(
+            step, lg.MARKET, self._wallet(key, o), self._pnl(o, price, size), why, o.symbol
+        )
         o.size -= size
         if o.size == 0:
             self.positions[key].remove(o)
@@ -184,50 +191,53 @@ class _Simulation:
 
     # --- the procedure --------------------------------------------------------------------
 
-    def _pool(
-        self, key: str, marks: Mapping[str, Decimal], isolated: tuple[str, Side] | None
-    ) -> Pool | None:
-        for pool in self.policy.pools(self._account(key), marks=marks):
-            if isolated is None and not pool.isolated:
-                return pool
-            if isolated is not None and pool.isolated:
-                (only,) = pool.positions
-                if (only.symbol, only.side) == isolated:
-                    return pool
+    def _member(self, key: str, isolated: tuple[str, Side] | None) -> _Open | None:
+        """A position of the pool (the isolated one, or any cross one); None when flat."""
+        for o in self.positions[key]:
+            if (o.symbol, o.side) == isolated if isolated else o.mode == "cross":
+                return o
         return None
 
-    def _liquidatable(self, key: str, pool: Pool, marks: Mapping[str, Decimal]) -> bool:
-        first = pool.positions[0]
-        return self.policy.is_liquidatable(
-            self._account(key), first.symbol, marks=marks, side=first.side
+    def _in_liquidation(self, key: str, isolated: tuple[str, Side] | None) -> bool:
+        """The trigger, on the pool's health alone (no prices are solved for it)."""
+        member = self._member(key, isolated)
+        return member is not None and self.policy.is_liquidatable(
+            self._account(key), member.symbol, marks=self._marks, side=member.side
         )
 
-    def _liquidate(
-        self, step: int, key: str, marks: Mapping[str, Decimal], isolated: tuple[str, Side] | None
-    ) -> None:
-        pool = self._pool(key, marks, isolated)
-        if pool is None or not self._liquidatable(key, pool, marks):
+    def _pool(self, key: str, isolated: tuple[str, Side] | None) -> Pool:
+        """The pool being liquidated, with its bankruptcy prices."""
+        for pool in self.policy.pools(self._account(key), marks=self._marks):
+            if pool.isolated == (isolated is not None) and (
+                isolated is None or (pool.positions[0].symbol, pool.positions[0].side) == isolated
+            ):
+                return pool
+        raise PluginError(f"account {key}: no pool {isolated or 'cross'} to liquidate")
+
+    def _liquidate(self, step: int, key: str, isolated: tuple[str, Side] | None) -> None:
+        if not self._in_liquidation(key, isolated):
             return
         wallet = lg.account(key) if isolated is None else lg.isolated_margin(key, *isolated)
-        closed = None if isolated is None else self._find(key, *isolated)
-        limit = 2 * len(pool.positions) + 4
+        closed = self._member(key, isolated) if isolated is not None else None
+        members = 1 if isolated else sum(o.mode == "cross" for o in self.positions[key])
+        limit = 2 * members + 4
         for attempt in range(limit):
-            action = self.policy.liquidation_action(pool, attempt)
+            action = self.policy.liquidation_action(self._pool(key, isolated), attempt)
             o = self._find(key, action.symbol, action.side)
+            mark = self._marks[o.symbol]
             if isinstance(action, Reduce):
-                self._reduce(step, key, o, action, marks[o.symbol])
+                self._reduce(step, key, o, action, mark)
             elif isinstance(action, Takeover):
-                self._takeover(step, key, o, action, marks[o.symbol])
+                self._takeover(step, key, o, action, mark)
             else:
                 raise PluginError(f"unknown liquidation action {action!r}")
-            pool = self._pool(key, marks, isolated)
-            if pool is None or not self._liquidatable(key, pool, marks):
+            if not self._in_liquidation(key, isolated):
                 break
         else:
             raise PluginError(
                 f"{self.policy.name}: account {key} still in liquidation after {limit} steps"
             )
-        if pool is None:  # flat: a negative wallet is a deficit for the waterfall
+        if self._member(key, isolated) is None:  # flat: a negative wallet is a deficit
             self._cover(step, key, wallet)
             if closed is not None:  # an isolated pool: its margin returns to the wallet
                 self._release(step, key, closed)
@@ -374,7 +384,6 @@ class _Simulation:
         ``price``, best ranked first; returns what they could not take."""
         opposite: Side = "short" if side == "long" else "long"
         candidates = []
-        marks = self._marks
         for other, opens in self.positions.items():
             if other == key:
                 continue
@@ -382,15 +391,12 @@ class _Simulation:
             for o in opens:
                 if o.symbol != symbol or o.side != opposite:
                     continue
-                market = self.policy.market(symbol)
-                pnl = market.pnl(1 if o.side == "long" else -1, o.size, o.entry, mark)
+                pnl = self._pnl(o, mark)
                 # a winner at the price it will be closed at: ADL never realises a loss
-                if (
-                    pnl <= 0
-                    or market.pnl(1 if o.side == "long" else -1, o.size, o.entry, price) <= 0
-                ):
+                if pnl <= 0 or self._pnl(o, price) <= 0:
                     continue
-                health = self.policy.health(account, symbol, marks=marks, side=o.side)
+                health = self.policy.health(account, symbol, marks=self._marks, side=o.side)
+                cash = self.ledger.balance(self._wallet(other, o))
                 candidates.append(
                     AdlCandidate(
                         key=other,
@@ -399,11 +405,10 @@ class _Simulation:
                         size=o.size,
                         entry_price=o.entry,
                         mark_price=mark,
-                        notional=market.value(o.size, mark),
+                        notional=self.policy.market(symbol).value(o.size, mark),
                         unrealized_pnl=pnl,
-                        wallet_balance=self.ledger.balance(self._wallet(other, o)),
-                        account_unrealized_pnl=health.margin_balance
-                        - self.ledger.balance(self._wallet(other, o)),
+                        wallet_balance=cash,
+                        account_unrealized_pnl=health.margin_balance - cash,
                         maintenance_margin=health.maintenance_margin,
                         bankruptcy_price=None,
                     )
@@ -493,9 +498,7 @@ class _Simulation:
         for o in self.positions[key]:
             mark = self._marks[o.symbol]
             with exact():
-                pnl = self.policy.market(o.symbol).pnl(
-                    1 if o.side == "long" else -1, o.size, o.entry, mark
-                )
+                pnl = self._pnl(o, mark)
             self.ledger.settle(
                 step, lg.MARKET, self._wallet(key, o), pnl, "settled at the mark", o.symbol
             )
@@ -504,12 +507,7 @@ class _Simulation:
     def _equity(self, key: str, marks: Mapping[str, Decimal]) -> Decimal:
         """Cash plus unrealised PnL at ``marks``: PnL at 50 digits, the sum exact."""
         with exact():
-            pnls = [
-                self.policy.market(o.symbol).pnl(
-                    1 if o.side == "long" else -1, o.size, o.entry, marks[o.symbol]
-                )
-                for o in self.positions[key]
-            ]
+            pnls = [self._pnl(o, marks[o.symbol]) for o in self.positions[key]]
         with exact_sums():
             owned = (b for n, b in self.ledger.balances().items() if lg.belongs_to(key, n))
             return sum(owned, ZERO) + sum(pnls, ZERO)
@@ -525,10 +523,10 @@ class _Simulation:
             self.consumed = {}
             self._offload_holdings(index)
             for key in self.scenario.accounts:
-                self._liquidate(index, key, self._marks, None)
+                self._liquidate(index, key, None)
                 for o in list(self.positions[key]):
                     if o.mode == "isolated" and o in self.positions[key]:
-                        self._liquidate(index, key, self._marks, (o.symbol, o.side))
+                        self._liquidate(index, key, (o.symbol, o.side))
             self.fund_path.append(self.ledger.balance(lg.INSURANCE_FUND))
         return Outcome(
             policy=self.policy.name,

@@ -384,9 +384,13 @@ class Policy:
         self._check(account)
         checked = self._marks(marks)
         rows = []
+        healths: dict[Position | None, Health] = {}  # one per pool: cross (None) or isolated
         for position in account.positions:
             value, pnl, mm, index, tier = self._position_terms(position, checked)
-            health = self._health(account, position, checked)
+            pool = position if position.isolated else None
+            if pool not in healths:
+                healths[pool] = self._health(account, position, checked)
+            health = healths[pool]
             problem = self._problem(account, position, checked)
             liq = self._liquidation_price(self.spec, problem)
             leg = next(i for i, p in enumerate(self._members(account, position)) if p is position)

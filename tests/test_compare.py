@@ -15,7 +15,7 @@ import csv
 import importlib.util
 import io
 import json
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 
 import pytest
@@ -98,3 +98,25 @@ def test_the_crash_shows_who_pays_under_each_waterfall() -> None:
     assert binance.accounts_liquidated == chasing.accounts_liquidated > 0
     assert binance.debt_owed == 0 and binance.insurance_fund_change < 0
     assert chasing.adl_size == 0 and chasing.insurance_fund_change == 0 and chasing.debt_owed > 0
+
+
+def test_inverse_markets_compare(tmp_path: Path) -> None:
+    """Inverse contracts (coin-settled, value = contracts × 100 / price) go through the same
+    comparison: 1,000 contracts of 100 USD at 30,000, 10x isolated (margin 1/30 × 1/10 BTC),
+    bankrupt below 30,000 × 10/11 = 27,272.73; closed at a 27,000 mark with no liquidity:
+    notional 1,000 × 100 / 27,000 BTC, an inexact division (50 digits)."""
+    path = tmp_path / "inverse.toml"
+    path.write_text(
+        'name = "inverse-test"\nextends = "binance-usdm-chasing"\n'
+        "[markets.BTCUSD]\n"
+        'contract_type = "inverse"\ncontract_size = 100\ntick_size = 0.1\nlot_size = 1\n'
+        'settlement_currency = "BTC"\n'
+        "tiers = [{ min_notional = 0, max_notional = 1000, max_leverage = 100, "
+        "maintenance_margin_rate = 0.005 }]\n"
+    )
+    trader = mc.Position("BTCUSD", "long", 1000, 30000, "isolated", leverage=10)
+    scenario = mc.Scenario({"t": mc.Account(0, [trader])}, [{"BTCUSD": 30000}, {"BTCUSD": 27000}])
+    (row,) = compare(scenario, [mc.load_policy(path)]).rows
+    with localcontext() as ctx:
+        ctx.prec = 50
+        assert row.liquidated and row.liquidated_notional == D(100000) / D(27000)

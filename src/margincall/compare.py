@@ -19,7 +19,7 @@ import attrs
 
 from margincall import display
 from margincall import ledger as lg
-from margincall.decimals import ZERO, exact_sums
+from margincall.decimals import ZERO, exact, exact_sums
 from margincall.errors import MargincallError
 from margincall.outcome import Outcome
 from margincall.policy import Policy, available_policies, load_policy
@@ -198,17 +198,19 @@ def _markdown(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 def _summarise(policy: Policy, scenario: Scenario, outcome: Outcome) -> tuple[Summary, list[Row]]:
     rows = []
+    with exact():  # a value divides for inverse contracts: 50 digits, then exact sums
+        notionals = [policy.market(x.symbol).value(x.size, x.price) for x in outcome.liquidations]
     with exact_sums():
         for key in scenario.accounts:
-            mine = [x for x in outcome.liquidations if x.account == key]
+            mine = [
+                n for x, n in zip(outcome.liquidations, notionals, strict=True) if x.account == key
+            ]
             rows.append(
                 Row(
                     policy=policy.name,
                     account=key,
                     liquidated=bool(mine),
-                    liquidated_notional=sum(
-                        (policy.market(x.symbol).value(x.size, x.price) for x in mine), ZERO
-                    ),
+                    liquidated_notional=sum(mine, ZERO),
                     fees_paid=outcome.fees_paid(key),
                     adl_size=sum((a.size for a in outcome.adl if a.account == key), ZERO),
                     clawback_paid=outcome.clawback_paid(key),

@@ -9,6 +9,8 @@ rounding to a tick happens only where a venue documents it.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from decimal import (
     Context,
     Decimal,
@@ -18,7 +20,7 @@ from decimal import (
     Overflow,
     localcontext,
 )
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from margincall.errors import InvalidInputError
 
@@ -41,6 +43,9 @@ LEDGER_CONTEXT = Context(
 """For sums of money: wide enough that adding amounts of any magnitudes is exact, and a
 rounding, should one ever be needed, raises instead of losing value."""
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 ZERO = Decimal(0)
 ONE = Decimal(1)
 
@@ -56,6 +61,22 @@ def exact() -> AbstractContextManager[Context]:
 def exact_sums() -> AbstractContextManager[Context]:
     """Run a block of additions of money in :data:`LEDGER_CONTEXT` (no rounding, ever)."""
     return localcontext(LEDGER_CONTEXT)
+
+
+def running_in(
+    context: Context,
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """A decorator that runs a function in ``context``, whatever the caller's context."""
+
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(function)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            with localcontext(context):
+                return function(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def to_decimal(value: object, what: str) -> Decimal:

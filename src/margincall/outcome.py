@@ -3,32 +3,21 @@ and each account's story in plain sentences."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Literal, TypeVar
+from typing import Literal
 
 import attrs
 
 from margincall import ledger as lg
 from margincall.account import Side
-from margincall.decimals import ZERO, exact_sums
+from margincall.decimals import LEDGER_CONTEXT, ZERO, running_in
 from margincall.ledger import Ledger
 
 FillKind = Literal["order", "takeover", "market", "mark"]
 
-F = TypeVar("F", bound=Callable[..., object])
-
-
-def _exact(method: F) -> F:
-    """Run ``method`` where sums of money never round."""
-
-    @functools.wraps(method)
-    def wrapper(*args: object, **kwargs: object) -> object:
-        with exact_sums():
-            return method(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
+_exact = running_in(LEDGER_CONTEXT)
+"""Sums of money never round."""
 
 
 @attrs.frozen

@@ -12,14 +12,23 @@ import functools
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import attrs
 import pluggy
 
 from margincall.account import Account, Position, Side
 from margincall.config import PolicySpec, Source, build_markets, load_spec, resolve_path
-from margincall.decimals import ZERO, Number, exact, non_negative, positive, to_decimal
+from margincall.decimals import (
+    CONTEXT,
+    ZERO,
+    Number,
+    exact,
+    non_negative,
+    positive,
+    running_in,
+    to_decimal,
+)
 from margincall.errors import InvalidInputError, PluginError, PolicyError
 from margincall.health import Health
 from margincall.market import Market
@@ -36,17 +45,8 @@ from margincall.waterfall import (
     PoolPosition,
 )
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _exact(method: Callable[P, R]) -> Callable[P, R]:
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with exact():
-            return method(*args, **kwargs)
-
-    return wrapper
+_exact = running_in(CONTEXT)
+"""Public methods compute in margincall's own decimal context."""
 
 
 def _resolve(manager: pluggy.PluginManager, name: str) -> Callable[..., Any]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from margincall import hookimpl
 from margincall._compat import Traversable
+from margincall.config import PolicySpec
 from margincall.market import Market
 from margincall.tiers import Tier
 
@@ -82,3 +83,19 @@ class NeverAnswers:
 
 with_default = WithDefault()
 never_answers = NeverAnswers()
+
+
+class Chunked:
+    """Reads ``[parameters] chunk`` (a fraction in (0, 1]) and checks it when a policy loads."""
+
+    @hookimpl
+    def margincall_check_config(self, config: PolicySpec) -> list[str]:
+        chunk = config.parameter("chunk")
+        if chunk is None:
+            return ["parameters.chunk: required by the chunked plugin"]
+        if not isinstance(chunk, Decimal) or not 0 < chunk <= 1:
+            return [f"parameters.chunk: must be a number > 0 and <= 1, got {chunk!r}"]
+        return []
+
+
+chunked = Chunked()

@@ -174,3 +174,28 @@ def test_a_tryfirst_plugin_answering_none_defers_to_the_default(tmp_path: object
     )
     policy = mc.load_policy(_variant(tmp_path, 'plugins = ["binance", "quiet"]'), registry=registry)
     assert policy.liquidation_fee("BTCUSDT", 1, 1) == D("0.0125")
+
+
+def test_a_plugin_checks_its_parameters_when_the_policy_loads(tmp_path: object) -> None:
+    """margincall_check_config: the plugin's problems come out as one PolicyError naming the
+    file and the key; a good value loads and is read back exactly, per market first."""
+    registry = Registry.discover(
+        points(chunked="plugin_samples:chunked", binance=BINANCE), blocked=frozenset()
+    )
+    missing = _variant(tmp_path, 'plugins = ["binance", "chunked"]')
+    with pytest.raises(mc.PolicyError) as info:
+        mc.load_policy(missing, registry=registry)
+    assert info.value.problems == [f"{missing}: parameters.chunk: required by the chunked plugin"]
+    zero = _variant(tmp_path, 'plugins = ["binance", "chunked"]\nparameters.chunk = 0')
+    with pytest.raises(mc.PolicyError, match=r"parameters\.chunk: must be a number > 0"):
+        mc.load_policy(zero, registry=registry)
+    good = _variant(
+        tmp_path,
+        'plugins = ["binance", "chunked"]\nparameters.chunk = 0.2\n'
+        "markets.BTCUSDT.parameters.chunk = 0.1",
+    )
+    spec = mc.load_policy(good, registry=registry).spec
+    assert spec.parameter("chunk") == D("0.2")
+    assert spec.parameter("chunk", "BTCUSDT") == D("0.1")
+    assert spec.parameter("chunk", "ETHUSDT") == D("0.2")
+    assert spec.parameter("absent") is None

@@ -639,3 +639,54 @@ def test_extends_cycle_through_dotdot_paths(tmp_path: Path) -> None:
     write(folder, 'extends = "a.toml"\nname = "b"\n', "b.toml")
     error = load_error(folder / "a.toml")
     assert "cycle" in only_problem(error)
+
+
+# --- step tiers and venue parameters ------------------------------------------------------
+
+
+def test_step_tiers_have_no_maintenance_amounts(tmp_path: Path) -> None:
+    """tier_model = "step" (BitMEX, OKX): the whole value at the tier's rate, so the
+    maintenance margin jumps at the edge: 50,000 × 0.4 % = 200 below it, 50,001 × 0.5 %
+    = 250.005 above it (the tax-bracket table would give 50,001 × 0.5 % − 50 = 200.005)."""
+    body = (
+        HEADER
+        + "[markets.BTCUSDT]\ntier_model = 'step'\n"
+        + tier()
+        + tier(50000, 600000, 100, "0.005")
+    )
+    policy = mc.load_policy(write(tmp_path, body))
+    assert [t.maintenance_amount for t in policy.market("BTCUSDT").tiers] == [0, 0]
+    for size, expected in (("1", "200"), ("1.00002", "250.005")):
+        account = mc.Account(0, [mc.Position("BTCUSDT", "long", size, 50000)])
+        assert policy.maintenance_margin(account, "BTCUSDT", marks={"BTCUSDT": 50000}) == (
+            Decimal(expected)
+        )
+    bad = HEADER + "[markets.BTCUSDT]\ntier_model = 'step'\n" + tier()
+    bad += tier(50000, 600000, 100, "0.005", amount=50)
+    line = only_problem(load_error(write(tmp_path, bad, "bad-step.toml")))
+    assert ": markets.BTCUSDT.tiers[1].maintenance_amount: 50 contradicts" in line
+    assert "step table has no amounts" in line
+
+
+def test_unknown_tier_model(tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER + "[markets.BTCUSDT]\ntier_model = 'flat'\n")
+    line = only_problem(load_error(path))
+    assert line == (
+        f"{path}: markets.BTCUSDT.tier_model: must be one of 'tax-bracket', 'step'; got 'flat'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"), [("true", "a boolean True"), ("[1, 2]", "an array [1, 2]")]
+)
+def test_parameters_are_numbers_or_strings(tmp_path: Path, value: str, kind: str) -> None:
+    path = write(tmp_path, HEADER + f"[parameters]\nchunk = {value}\n")
+    assert only_problem(load_error(path)) == (
+        f"{path}: parameters.chunk: expected a number or a string, got {kind}"
+    )
+
+
+def test_parameters_are_exact(tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER + '[parameters]\nchunk = 0.1\nmode = "fast"\n')
+    spec = mc.load_policy(path).spec
+    assert spec.parameters == {"chunk": Decimal("0.1"), "mode": "fast"}

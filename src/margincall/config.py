@@ -32,6 +32,9 @@ from margincall.waterfall import DeficitStage
 SCHEMA_VERSION = 1
 
 Grade = Literal["official", "official-copy", "secondary", "derived"]
+TierModel = Literal["tax-bracket", "step"]
+Parameter = Decimal | str
+"""A venue parameter: an exact number or a string (``[parameters]``)."""
 
 
 @attrs.frozen
@@ -70,6 +73,8 @@ class MarketSpec:
     settlement_currency: str
     tiers: tuple[TierSpec, ...]
     fees: FeeOverrides = FeeOverrides()
+    tier_model: TierModel = "tax-bracket"
+    parameters: Mapping[str, Parameter] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -122,6 +127,15 @@ class PolicySpec:
     insurance_fund: InsuranceFundSpec = InsuranceFundSpec()
     adl: AdlSpec = AdlSpec()
     chasing: ChasingSpec = ChasingSpec()
+    parameters: Mapping[str, Parameter] = attrs.field(factory=dict)
+
+    def parameter(self, key: str, symbol: str | None = None) -> Parameter | None:
+        """A venue parameter: ``[markets.SYMBOL.parameters]`` when ``symbol`` sets ``key``,
+        else ``[parameters]``; None when neither does."""
+        market = self.markets.get(symbol) if symbol is not None else None
+        if market is not None and key in market.parameters:
+            return market.parameters[key]
+        return self.parameters.get(key)
 
 
 # --- the converter ------------------------------------------------------------------------
@@ -137,6 +151,14 @@ def _strict_int(value: object, _: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     raise InvalidInputError(f"expected an integer, got {type(value).__name__} {value!r}")
+
+
+def _parameter(value: object, _: object) -> Parameter:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (Decimal, int)) and not isinstance(value, bool):
+        return to_decimal(value, "value")
+    raise InvalidInputError(f"expected a number or a string, got {_kind(value)} {value!r}")
 
 
 def _strict_str(value: object, _: object) -> str:
@@ -181,6 +203,7 @@ def _converter() -> cattrs.Converter:
     converter.register_structure_hook(Decimal, _strict_decimal)
     converter.register_structure_hook(int, _strict_int)
     converter.register_structure_hook(str, _strict_str)
+    converter.register_structure_hook_func(lambda t: t == Parameter, _parameter)
     converter.register_structure_hook_factory(
         _is_homogeneous_tuple, _only(list, "an array", homogenous_tuple_structure_factory)
     )
@@ -304,13 +327,20 @@ def _fee_problems(fees: FeeRates | FeeOverrides, key: str) -> list[str]:
     return problems
 
 
-def _tier_problems(tiers: tuple[TierSpec, ...], key: str) -> list[str]:
+def _amounts(tiers: tuple[TierSpec, ...], model: TierModel) -> list[Decimal]:
+    """The maintenance amounts of a tier table: the recursion, or all zero for step tiers."""
+    if model == "step":
+        return [ZERO] * len(tiers)
+    return recursive_amounts(
+        [t.min_notional for t in tiers], [t.maintenance_margin_rate for t in tiers]
+    )
+
+
+def _tier_problems(tiers: tuple[TierSpec, ...], key: str, model: TierModel) -> list[str]:
     if not tiers:
         return [f"{key}: at least one tier is required"]
     problems = []
-    amounts = recursive_amounts(
-        [t.min_notional for t in tiers], [t.maintenance_margin_rate for t in tiers]
-    )
+    amounts = _amounts(tiers, model)
     for k, tier in enumerate(tiers):
         at = f"{key}[{k}]"
         rate, lev = tier.maintenance_margin_rate, tier.max_leverage
@@ -354,6 +384,8 @@ def _tier_problems(tiers: tuple[TierSpec, ...], key: str) -> list[str]:
             recursion = (
                 "the first tier's amount is 0"
                 if k == 0
+                else "a step table has no amounts (tier_model = 'step')"
+                if model == "step"
                 else f"the recursion gives {amounts[k]} = {amounts[k - 1]} + "
                 f"{tier.min_notional} × ({rate} − {tiers[k - 1].maintenance_margin_rate})"
             )
@@ -385,7 +417,7 @@ def _semantic_problems(spec: PolicySpec) -> list[str]:
             if getattr(market, step) <= 0:
                 problems.append(f"{key}.{step}: must be > 0, got {getattr(market, step)}")
         problems += _fee_problems(market.fees, f"{key}.fees")
-        problems += _tier_problems(market.tiers, f"{key}.tiers")
+        problems += _tier_problems(market.tiers, f"{key}.tiers", market.tier_model)
     if not spec.deficit.waterfall:
         problems.append("deficit.waterfall: list at least one stage")
     for k, stage in enumerate(spec.deficit.waterfall):
@@ -418,9 +450,7 @@ def build_markets(spec: PolicySpec) -> dict[str, Market]:
     """The runtime markets of a validated spec: fees resolved, maintenance amounts derived."""
     markets = {}
     for symbol, m in spec.markets.items():
-        amounts = recursive_amounts(
-            [t.min_notional for t in m.tiers], [t.maintenance_margin_rate for t in m.tiers]
-        )
+        amounts = _amounts(m.tiers, m.tier_model)
         tiers = tuple(
             Tier(t.min_notional, t.max_notional, t.max_leverage, t.maintenance_margin_rate, a)
             for t, a in zip(m.tiers, amounts, strict=True)

@@ -54,6 +54,19 @@ def margincall_policy_files() -> Iterable[Traversable]:
     """
 
 
+@hookspec
+def margincall_check_config(config: PolicySpec) -> Iterable[str]:
+    """Return the problems of ``config`` that this plugin can see (all results are collected).
+
+    Called once when a policy that lists the plugin is loaded, after the schema's own checks.
+    A plugin that reads ``[parameters]`` checks them here, so that a missing or wrong value is
+    reported when the file loads, not in the middle of a computation. Each problem is
+    ``"KEY PATH: REASON"`` (``"parameters.chunk_fraction: must be > 0 and <= 1, got 0"``);
+    the loader prefixes the file and raises one PolicyError with every problem. Return an
+    empty iterable when all is well.
+    """
+
+
 # --- margin requirements ------------------------------------------------------------------
 
 

@@ -625,4 +625,12 @@ def load_policy(reference: str | Path, *, registry: Registry | None = None) -> P
     spec = load_spec(text, origin, lambda r, o: _policy_text(r, o, registry))
     if not is_path and spec.name != ref:
         raise PolicyError(f"{origin}: name: {spec.name!r} must match the file name {ref!r}")
-    return Policy(spec, _manager_for(spec, origin, registry), origin)
+    manager = _manager_for(spec, origin, registry)
+    problems = [
+        f"{origin}: {problem}"
+        for found in manager.hook.margincall_check_config(config=spec)
+        for problem in ([found] if isinstance(found, str) else found)
+    ]
+    if problems:
+        raise PolicyError(problems)
+    return Policy(spec, manager, origin)

@@ -690,3 +690,21 @@ def test_parameters_are_exact(tmp_path: Path) -> None:
     path = write(tmp_path, HEADER + '[parameters]\nchunk = 0.1\nmode = "fast"\n')
     spec = mc.load_policy(path).spec
     assert spec.parameters == {"chunk": Decimal("0.1"), "mode": "fast"}
+
+
+def test_a_market_alias_names_the_same_contract(tmp_path: Path) -> None:
+    """One scenario across venues: an alias is the same market under the scenario's name."""
+    body = (
+        HEADER + '[markets.ETHUSDT]\naliases = ["ETH-PERP"]\n[markets.BTCUSDT.parameters]\nx = 1\n'
+    )
+    body += "[markets.ETHUSDT.parameters]\nx = 2\n"
+    policy = mc.load_policy(write(tmp_path, body))
+    eth, alias = policy.market("ETHUSDT"), policy.market("ETH-PERP")
+    assert alias.symbol == "ETH-PERP"
+    assert (alias.tiers, alias.liquidation_fee_rate) == (eth.tiers, eth.liquidation_fee_rate)
+    assert policy.spec.parameter("x", "ETH-PERP") == 2
+    clash = HEADER + '[markets.ETHUSDT]\naliases = ["BTCUSDT"]\n'
+    path = write(tmp_path, clash, "clash.toml")
+    assert only_problem(load_error(path)) == (
+        f"{path}: markets.ETHUSDT.aliases[0]: 'BTCUSDT' already names markets.BTCUSDT"
+    )

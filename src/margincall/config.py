@@ -75,6 +75,7 @@ class MarketSpec:
     fees: FeeOverrides = FeeOverrides()
     tier_model: TierModel = "tax-bracket"
     parameters: Mapping[str, Parameter] = attrs.field(factory=dict)
+    aliases: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -129,10 +130,16 @@ class PolicySpec:
     chasing: ChasingSpec = ChasingSpec()
     parameters: Mapping[str, Parameter] = attrs.field(factory=dict)
 
+    def market_spec(self, symbol: str) -> MarketSpec | None:
+        """The market ``symbol`` names, by its key or one of its ``aliases``; None if none."""
+        if symbol in self.markets:
+            return self.markets[symbol]
+        return next((m for m in self.markets.values() if symbol in m.aliases), None)
+
     def parameter(self, key: str, symbol: str | None = None) -> Parameter | None:
         """A venue parameter: ``[markets.SYMBOL.parameters]`` when ``symbol`` sets ``key``,
         else ``[parameters]``; None when neither does."""
-        market = self.markets.get(symbol) if symbol is not None else None
+        market = self.market_spec(symbol) if symbol is not None else None
         if market is not None and key in market.parameters:
             return market.parameters[key]
         return self.parameters.get(key)
@@ -418,6 +425,15 @@ def _semantic_problems(spec: PolicySpec) -> list[str]:
                 problems.append(f"{key}.{step}: must be > 0, got {getattr(market, step)}")
         problems += _fee_problems(market.fees, f"{key}.fees")
         problems += _tier_problems(market.tiers, f"{key}.tiers", market.tier_model)
+    named: dict[str, str] = {symbol: f"markets.{symbol}" for symbol in spec.markets}
+    for symbol, market in spec.markets.items():
+        for k, alias in enumerate(market.aliases):
+            if alias in named:
+                problems.append(
+                    f"markets.{symbol}.aliases[{k}]: {alias!r} already names {named[alias]}"
+                )
+            else:
+                named[alias] = f"markets.{symbol}"
     if not spec.deficit.waterfall:
         problems.append("deficit.waterfall: list at least one stage")
     for k, stage in enumerate(spec.deficit.waterfall):
@@ -468,6 +484,8 @@ def build_markets(spec: PolicySpec) -> dict[str, Market]:
             maker_fee_rate=_pick(m.fees.maker, fees.maker),
             taker_fee_rate=_pick(m.fees.taker, fees.taker),
         )
+        for alias in m.aliases:  # the same contract under a scenario's name for it
+            markets[alias] = attrs.evolve(markets[symbol], symbol=alias)
     return markets
 
 

@@ -11,6 +11,7 @@ from margincall._compat import Traversable
 from margincall.config import PolicySpec
 from margincall.market import Market
 from margincall.tiers import Tier
+from margincall.waterfall import Pool, Reduce
 
 HERE = Path(__file__).parent
 
@@ -99,3 +100,17 @@ class Chunked:
 
 
 chunked = Chunked()
+
+
+class FillOrKillFirst:
+    """Liquidates with one FillOrKill order for the whole position first, then defers."""
+
+    @hookimpl
+    def margincall_liquidation_action(self, pool: Pool, attempt: int) -> Reduce | None:
+        if attempt > 0:
+            return None
+        target = pool.positions[0]
+        return Reduce(target.symbol, target.side, target.size, "fok", None)
+
+
+fill_or_kill_first = FillOrKillFirst()

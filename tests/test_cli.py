@@ -113,7 +113,7 @@ def test_compare_formats(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_simulate_tells_each_accounts_story(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "owe-money", "--policy", "binance-usdm-chasing"]) == 0
-    assert "It owes 2102" in capsys.readouterr().out
+    assert "It owes 2,102" in capsys.readouterr().out
     assert main(["simulate", "owe-money", "--policy", "binance-usdm", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert Decimal(data["accounts"]["trader"]["balance"]) == 1000

@@ -76,11 +76,18 @@ def test_renderings(owe_money: mc.Scenario) -> None:
 def test_a_failing_policy_is_reported_and_the_others_still_compare(
     owe_money: mc.Scenario, tmp_path: Path
 ) -> None:
-    path = tmp_path / "adl-at-mark.toml"
-    path.write_text('name = "adl-at-mark"\nextends = "binance-usdm"\n[adl]\nprice = "mark"\n')
+    """A policy without the scenario's BTCUSDT market cannot play it: its row says why."""
+    text = (Path(__file__).parent / "data" / "flat-venue.toml").read_text(encoding="utf-8")
+    path = tmp_path / "eth-only.toml"
+    path.write_text(
+        text.replace('name = "flat-venue"', 'name = "eth-only"')
+        .replace('plugins = ["flat"]', "plugins = []")
+        .replace("markets.BTCUSDT", "markets.ETHUSDT"),
+        encoding="utf-8",
+    )
     comparison = compare(owe_money, ["binance-usdm", mc.load_policy(path)])
-    failed = next(s for s in comparison.summaries if s.policy == "adl-at-mark")
-    assert failed.error is not None and "mark price" in failed.error
+    failed = next(s for s in comparison.summaries if s.policy == "eth-only")
+    assert failed.error is not None and "unknown symbol 'BTCUSDT'" in failed.error
     assert [r.policy for r in comparison.rows] == ["binance-usdm"]
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 import margincall as mc
 from margincall import ledger as lg
 from margincall.outcome import AdlRecord, Liquidation
@@ -93,7 +95,7 @@ def test_under_chasing_the_trader_is_left_with_the_exact_debt() -> None:
     assert outcome.debt("trader") == D(2052)
     assert outcome.balance("trader") == 0
     assert outcome.ledger.balance(lg.debt("trader")) == D(-2052)
-    assert "owes 2052" in outcome.explain("trader")
+    assert "owes 2,052" in outcome.explain("trader")
 
 
 def test_no_liquidation_when_the_mark_stays_above_the_liquidation_price(
@@ -174,7 +176,7 @@ def test_clawback_takes_the_deficit_pro_rata_to_period_profits(tmp_path: Path) -
     assert outcome.open_positions["a"] == (("BTCUSDT", "short", D(1)),)
     assert outcome.balance("trader") == 0 and outcome.debt("trader") == 0
     assert outcome.venue_loss == 0
-    assert "1551.000 of its profit was clawed back" in outcome.explain("a")
+    assert "1,551 of its profit was clawed back" in outcome.explain("a")
 
 
 def test_the_fund_goes_first_then_the_clawback() -> None:
@@ -198,3 +200,133 @@ def test_the_fund_goes_first_then_the_clawback() -> None:
     assert outcome.insurance_fund == 0
     assert outcome.fund_holdings == {}
     assert outcome.ledger.total() == 0
+
+
+# --- ADL at the mark and with a fee ---------------------------------------------------------
+
+
+def _adl_variant(tmp_path: Path, price: str) -> mc.Policy:
+    path = tmp_path / f"adl-{price}.toml"
+    path.write_text(
+        f'name = "adl-{price}"\nextends = "binance-usdm"\n[adl]\nprice = "{price}"\n'
+        'fee = "maker"\n',
+        encoding="utf-8",
+    )
+    return mc.load_policy(path)
+
+
+def _gap_without_liquidity(fund: int) -> mc.Scenario:
+    winner = mc.Account(10000, [mc.Position("BTCUSDT", "short", 2, 60000)])
+    return mc.Scenario(
+        {"trader": mc.Account(0, [TRADER]), "a": winner},
+        [mc.Step("open", {"BTCUSDT": D(60000)}), mc.Step("gap", {"BTCUSDT": D(50000)})],
+        mc.NoLiquidity(),
+        insurance_fund=fund,
+    )
+
+
+def test_adl_at_the_mark_when_the_fund_can_pay_the_difference(tmp_path: Path) -> None:
+    """Mark 50,000, no liquidity. The trader is taken over at 54,000. The fund (5,000) cannot
+    sell; it holds what its capacity allows, 100 % × 5,000 = 5,000 of notional = 0.1 BTC at
+    50,000. ADL at the mark would cost it (54,000 − 50,000) × 0.9 = 3,600 <= 5,000, so A's
+    short closes 0.9 BTC at 50,000: PnL 0.9 × 10,000 = 9,000, maker fee 0.9 × 50,000 ×
+    0.02 % = 9; the fund pays 3,600 and keeps 1,400 and the 0.1 BTC."""
+    outcome = _adl_variant(tmp_path, "mark").simulate(_gap_without_liquidity(5000))
+    assert outcome.adl == (AdlRecord(1, "a", "trader", "BTCUSDT", D("0.9"), D(50000)),)
+    assert outcome.balance("a") == D(10000) + D(9000) - D(9)
+    assert outcome.fees_paid("a") == D(9)
+    assert outcome.insurance_fund == D(1400)
+    assert outcome.fund_holdings == {"BTCUSDT long": D("0.1")}
+    assert outcome.realized_pnl("a") == D(9000)
+    assert outcome.ledger.total() == 0
+
+
+def test_adl_at_the_bankruptcy_price_when_the_fund_cannot(tmp_path: Path) -> None:
+    """Same gap, fund 1,000: it holds 1,000 / 50,000 = 0.02 BTC; at the mark the other 0.98
+    would cost it 4,000 × 0.98 = 3,920 > 1,000, so ADL fills at the bankruptcy price 54,000:
+    A gains 0.98 × 6,000 = 5,880 and pays 0.98 × 54,000 × 0.02 % = 10.584."""
+    outcome = _adl_variant(tmp_path, "mark").simulate(_gap_without_liquidity(1000))
+    assert outcome.adl == (AdlRecord(1, "a", "trader", "BTCUSDT", D("0.98"), D(54000)),)
+    assert outcome.balance("a") == D(10000) + D(5880) - D("10.584")
+    assert outcome.insurance_fund == D(1000)
+    assert outcome.ledger.total() == 0
+
+
+# --- time, deposits, withdrawals, interest on a chased debt ---------------------------------
+
+
+def test_a_chased_debt_accrues_interest_and_a_deposit_repays_it_first(tmp_path: Path) -> None:
+    """The chasing test scenario leaves a debt of 2,052 at step 1 (day 0). At 36.5 % a year,
+    ten days (step 2) add 2,052 × 0.365 × 10 / 365 = 20.52; the deposit of 1,000 then repays
+    1,000: 1,072.52 owed, wallet 0. A withdrawal of 1 at step 3 is refused (nothing is left
+    to withdraw)."""
+    path = tmp_path / "chasing-interest.toml"
+    path.write_text(
+        'name = "chasing-interest"\nextends = "binance-usdm-chasing"\n'
+        "[chasing]\nannual_interest_rate = 0.365\n",
+        encoding="utf-8",
+    )
+    steps = [
+        mc.Step("open", {"BTCUSDT": D(60000)}),
+        mc.Step("drop", {"BTCUSDT": D(52000)}),
+        mc.Step("deposit", {}, day=D(10), transfers={"trader": D(1000)}),
+        mc.Step("withdraw", {}, transfers={"trader": D(-1)}),
+    ]
+    scenario = mc.Scenario({"trader": mc.Account(0, [TRADER])}, steps, mc.MarkFill("0.001"))
+    outcome = mc.load_policy(path).simulate(scenario)
+    assert outcome.debt("trader") == D("1072.52")
+    assert outcome.balance("trader") == 0
+    assert outcome.ledger.balance(lg.INTEREST) == D("20.52")
+    assert [n.text for n in outcome.notices] == [
+        "a withdrawal of 1 was refused: 0 could be withdrawn"
+    ]
+    story = outcome.explain("trader")
+    assert "It owes 1,072.52, including 20.52 of interest" in story
+    assert "1,000 of its cash went to repay its debt" in story
+    assert outcome.ledger.total() == 0
+
+
+def test_a_withdrawal_keeps_the_initial_margin_of_open_positions(binance: mc.Policy) -> None:
+    """A cross long 1 BTC @ 60,000 at 20x, marked at 61,000, needs 61,000 / 20 = 3,050 of
+    initial margin (value at the mark / leverage); with 5,000 in the wallet and 1,000 of
+    unrealised profit (not withdrawable) at most min(5,000, 6,000 − 3,050) = 2,950 can go:
+    2,951 is refused whole, 2,950 is paid."""
+    account = mc.Account(5000, [mc.Position("BTCUSDT", "long", 1, 60000, leverage=20)])
+    steps = [
+        mc.Step("open", {"BTCUSDT": D(61000)}, transfers={"trader": D(-2951)}),
+        mc.Step("again", {}, transfers={"trader": D(-2950)}),
+    ]
+    outcome = binance.simulate(mc.Scenario({"trader": account}, steps))
+    assert [n.text for n in outcome.notices] == [
+        "a withdrawal of 2951 was refused: 2950 could be withdrawn"
+    ]
+    assert outcome.balance("trader") == D(2050)
+    assert outcome.ledger.balance(lg.EXTERNAL) == D(2950)
+
+
+def test_an_opening_position_beyond_the_leverage_cap_is_noted(binance: mc.Policy) -> None:
+    """BTCUSDT's bracket holding 1,200,000 (20 BTC at 60,000; bracket 600,000-3,000,000)
+    allows 75x (Oct 2024 brackets); an isolated position opened at 100x is noted, and played
+    as given."""
+    account = mc.Account(0, [mc.Position("BTCUSDT", "long", 20, 60000, "isolated", leverage=100)])
+    outcome = binance.simulate(mc.Scenario({"t": account}, [{"BTCUSDT": D(60000)}]))
+    (notice,) = outcome.notices
+    assert notice.text.startswith("its BTCUSDT long position opens at 100x, above binance-usdm's")
+    assert "maximum leverage of 75x" in notice.text
+
+
+def test_longs_equal_shorts_is_checked_after_every_step(
+    binance: mc.Policy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A planted bug: fills into the book no longer give the market its side. The trader's
+    liquidation order (fund-runs-dry fills in the book) then leaves longs and shorts apart,
+    and the step's check stops the run."""
+    from margincall import engine
+
+    def forgetful(self: engine._Simulation, symbol: str, side: str, size: D) -> None:
+        self.consumed[(symbol, side)] = self.consumed.get((symbol, side), D(0)) + size
+
+    binance.simulate(mc.load_scenario("fund-runs-dry"))  # sound engine: no complaint
+    monkeypatch.setattr(engine._Simulation, "_took", forgetful)
+    with pytest.raises(mc.MargincallError, match="longs and shorts differ"):
+        binance.simulate(mc.load_scenario("fund-runs-dry"))

@@ -199,3 +199,28 @@ def test_a_plugin_checks_its_parameters_when_the_policy_loads(tmp_path: object) 
     assert spec.parameter("chunk", "BTCUSDT") == D("0.1")
     assert spec.parameter("chunk", "ETHUSDT") == D("0.2")
     assert spec.parameter("absent") is None
+
+
+@pytest.mark.parametrize(("depth", "expected"), [("0.5", "takeover"), ("2", "order")])
+def test_a_fill_or_kill_order_fills_whole_or_not_at_all(
+    tmp_path: object, depth: str, expected: str
+) -> None:
+    """The trader (isolated long 1 BTC @ 60,000, 10x; bankruptcy 54,000) is liquidated at
+    54,100 by one FillOrKill order for 1 BTC. With 0.5 BTC bid at 54,100 × 0.999 = 54,045.9
+    nothing fills and Binance's next step takes it over at 54,000; with 2 BTC bid it fills
+    whole at 54,045.9."""
+    registry = Registry.discover(
+        points(fok="plugin_samples:fill_or_kill_first", binance=BINANCE), blocked=frozenset()
+    )
+    policy = mc.load_policy(_variant(tmp_path, 'plugins = ["binance", "fok"]'), registry=registry)
+    trader = mc.Position("BTCUSDT", "long", 1, 60000, "isolated", leverage=10)
+    book = mc.DepthLadder(bids={"BTCUSDT": [["0.001", depth]]})
+    scenario = mc.Scenario(
+        {"trader": mc.Account(0, [trader])},
+        [{"BTCUSDT": D(60000)}, {"BTCUSDT": D(54100)}],
+        book,
+        insurance_fund=1000,
+    )
+    (first, *_) = policy.simulate(scenario).liquidations
+    assert (first.kind, first.size) == (expected, D(1))
+    assert first.price == (D(54000) if expected == "takeover" else D("54045.9"))

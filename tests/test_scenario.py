@@ -63,6 +63,21 @@ def test_depth_and_none_models_from_toml(tmp_path: Path) -> None:
         ("slippage = 0.001", "slippage = 0.001\nbids = {}", "bids do not apply to model 'mark'"),
         ('model = "mark"', 'model = "magic"', "must be one of"),
         ("insurance_fund = 0", "insurance_fund = 0\nseed = 1.5", "seed: expected an integer"),
+        (
+            "marks = { BTCUSDT = 52000 }",
+            "marks = { BTCUSDT = 52000 }\ntransfers = { nobody = 5 }",
+            "steps[1].transfers: no account 'nobody' in the scenario",
+        ),
+        (
+            "marks = { BTCUSDT = 52000 }",
+            "marks = { BTCUSDT = 52000 }\ntransfers = { trader = 0 }",
+            "steps[1].transfers.trader: a transfer of 0 moves nothing",
+        ),
+        (
+            "marks = { BTCUSDT = 52000 }",
+            "marks = { BTCUSDT = 52000 }\nday = -1",
+            "steps[1].day: must be >= 0, got -1",
+        ),
     ],
 )
 def test_bad_scenario_files_name_file_and_key(
@@ -79,12 +94,29 @@ def test_bad_scenario_files_name_file_and_key(
     assert message in str(info.value)
 
 
+def test_days_and_transfers_from_toml(tmp_path: Path) -> None:
+    text = (
+        (DATA / "scenario-gap.toml")
+        .read_text()
+        .replace(
+            "marks = { BTCUSDT = 52000 }",
+            "marks = { BTCUSDT = 52000 }\nday = 1.5\ntransfers = { trader = 250.5, hedger = -10 }",
+        )
+    )
+    (tmp_path / "t.toml").write_text(text)
+    scenario = load_scenario(tmp_path / "t.toml")
+    assert [scenario.day_at(0), scenario.day_at(1)] == [0, D("1.5")]
+    assert scenario.steps[1].transfers == {"trader": D("250.5"), "hedger": D(-10)}
+
+
 def test_scenario_from_python() -> None:
     account = mc.Account(100, [mc.Position("BTCUSDT", "long", 1, 60000)])
     scenario = Scenario({"a": account}, [{"BTCUSDT": 60000}, Step("drop", {"BTCUSDT": D(59000)})])
     assert scenario.liquidity == NoLiquidity()
     assert scenario.marks_at(0) == {"BTCUSDT": D(60000)}
     assert [s.label for s in scenario.steps] == ["0", "drop"]
+    with pytest.raises(mc.InvalidInputError, match=r"steps\[2\].day: 1 is before .* day 2"):
+        Scenario({"a": account}, [{"BTCUSDT": 1}, Step("b", {}, D(2)), Step("c", {}, D(1))])
     with pytest.raises(mc.InvalidInputError, match="at least one step"):
         Scenario({"a": account}, [])
     with pytest.raises(mc.InvalidInputError, match="non-empty mapping"):

@@ -24,6 +24,15 @@ def money(value: Decimal, market: Market) -> str:
     return f"{value.quantize(step, ROUND_HALF_EVEN):,}"
 
 
+def amount(value: Decimal) -> str:
+    """A figure in a sentence, where the currency is not known: at most 8 decimals (a
+    satoshi), trailing zeros dropped, thousands separated (``8.57142857``, ``2,102``)."""
+    rounded = value.quantize(SATOSHI, ROUND_HALF_EVEN)
+    whole = rounded.to_integral_value()
+    text = f"{whole:,}" if rounded == whole else f"{rounded:,f}".rstrip("0")
+    return "0" if text == "-0" else text
+
+
 def percent(value: Decimal | None) -> str:
     if value is None:
         return "∞"

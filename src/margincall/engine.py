@@ -18,12 +18,14 @@ import attrs
 from margincall import ledger as lg
 from margincall.account import Account, MarginMode, Position, PositionMode, Side
 from margincall.decimals import ZERO, exact, exact_sums
+from margincall.display import amount
 from margincall.errors import MargincallError, PluginError
 from margincall.ledger import Ledger
 from margincall.liquidity import OrderSide
-from margincall.outcome import AdlRecord, Liquidation, Outcome
+from margincall.outcome import AdlRecord, Liquidation, Notice, Outcome
 from margincall.policy import Policy
 from margincall.scenario import Scenario
+from margincall.tiers import tier_index
 from margincall.waterfall import AdlCandidate, Pool, Reduce, Takeover
 
 
@@ -59,11 +61,6 @@ class _Simulation:
         self.waterfall = policy.spec.deficit.waterfall
         self.has_fund = "insurance-fund" in self.waterfall
         self.backstop = self.has_fund or "adl" in self.waterfall
-        if policy.spec.adl.price != "bankruptcy" or policy.spec.adl.fee != "none":
-            raise MargincallError(
-                f"{policy.name}: the engine does not yet play ADL at the mark price or with a "
-                "fee; only [adl] price = 'bankruptcy', fee = 'none'"
-            )
         opening: dict[str, Decimal] = {}
         self.positions: dict[str, list[_Open]] = {}
         self.modes: dict[str, PositionMode] = {}
@@ -91,6 +88,13 @@ class _Simulation:
         self.fund_path: list[Decimal] = []
         self.consumed: dict[tuple[str, OrderSide], Decimal] = {}
         self._marks: dict[str, Decimal] = {}
+        self.market_position: dict[str, Decimal] = {}  # net long, per symbol
+        for opens in self.positions.values():  # the market holds the other side of every
+            for o in opens:  # opening position
+                self._to_market(o.symbol, "buy" if o.side == "long" else "sell", o.size)
+        self.notices: list[Notice] = [
+            Notice(0, key, text) for key in scenario.accounts for text in self._beyond_caps(key)
+        ]
 
     # --- views ----------------------------------------------------------------------------
 
@@ -155,6 +159,11 @@ class _Simulation:
                 "isolated margin released",
                 o.symbol,
             )
+        self._collect(step, key)
+
+    def _collect(self, step: int, key: str) -> None:
+        """Cash in the cross wallet repays what the account owes first: a chased debt is
+        collected from the money that comes in later (releases, deposits)."""
         with exact_sums():
             owed = -self.ledger.balance(lg.debt(key))
             cash = max(ZERO, self.ledger.balance(lg.account(key)))
@@ -187,7 +196,32 @@ class _Simulation:
         return [(f.price, f.size) for f in fills]
 
     def _took(self, symbol: str, side: OrderSide, size: Decimal) -> None:
+        """``size`` filled against the book: its depth is used up for this step."""
         self.consumed[(symbol, side)] = self.consumed.get((symbol, side), ZERO) + size
+        self._to_market(symbol, side, size)
+
+    def _to_market(self, symbol: str, side: OrderSide, size: Decimal) -> None:
+        """The market (the book, everyone outside the scenario) takes the other side of an
+        order: it buys what is sold."""
+        signed = size if side == "sell" else -size
+        self.market_position[symbol] = self.market_position.get(symbol, ZERO) + signed
+
+    def _check_open_interest(self, step: int) -> None:
+        """Longs equal shorts in every symbol: the accounts' positions, the fund's holdings
+        and the market's side of every fill net to zero. A failure is a bug in the engine
+        or in a plugin's actions, never a user error."""
+        net = dict(self.market_position)
+        for opens in self.positions.values():
+            for o in opens:
+                net[o.symbol] = net.get(o.symbol, ZERO) + (o.size if o.side == "long" else -o.size)
+        for (symbol, side), held in self.holdings.items():
+            net[symbol] = net.get(symbol, ZERO) + (held.size if side == "long" else -held.size)
+        unbalanced = {symbol: n for symbol, n in net.items() if n != 0}
+        if unbalanced:
+            raise MargincallError(
+                f"{self.policy.name}: step {step}: longs and shorts differ by {unbalanced} "
+                "contracts (net long); the engine lost track of a position"
+            )
 
     # --- the procedure --------------------------------------------------------------------
 
@@ -244,9 +278,11 @@ class _Simulation:
 
     def _reduce(self, step: int, key: str, o: _Open, action: Reduce, mark: Decimal) -> None:
         side = _order_side(o.side)
-        for price, size in self._fill(
-            o.symbol, side, min(action.size, o.size), mark, action.limit_price
-        ):
+        wanted = min(action.size, o.size)
+        fills = self._fill(o.symbol, side, wanted, mark, action.limit_price)
+        if action.order_type == "fok" and sum((f[1] for f in fills), ZERO) < wanted:
+            return  # FillOrKill: the book cannot fill it all within the limit, so nothing fills
+        for price, size in fills:
             self._took(o.symbol, side, size)
             self._fee(step, key, o, size, price)
             self.liquidations.append(Liquidation(step, key, o.symbol, o.side, size, price, "order"))
@@ -265,6 +301,7 @@ class _Simulation:
                 self._close(step, key, o, filled, fill_price, "liquidation market fill")
                 left -= filled
             if left > 0:  # no liquidity: closed at the mark, the venue's settlement price
+                self._to_market(symbol, _order_side(side), left)
                 self.liquidations.append(Liquidation(step, key, symbol, side, left, mark, "mark"))
                 self._close(step, key, o, left, mark, "liquidation closed at the mark")
             return
@@ -319,6 +356,7 @@ class _Simulation:
             )
             left -= filled
         if left > 0 and not afford:  # no liquidity left: closed at the mark
+            self._to_market(symbol, order, left)
             gain = market.pnl(sign, left, entry, mark)
             self.ledger.settle(
                 step,
@@ -380,9 +418,19 @@ class _Simulation:
         price: Decimal,
         mark: Decimal,
     ) -> Decimal:
-        """ADL: opposite-side winners of other accounts close against the bankrupt position at
-        ``price``, best ranked first; returns what they could not take."""
+        """ADL: opposite-side winners of other accounts close against the bankrupt position
+        (taken over at ``price``, its bankruptcy price), best ranked first; returns what they
+        could not take. They close at ``price``, or with ``[adl] price = "mark"`` at the mark
+        while the fund can pay the difference (it holds the position from ``price``). With an
+        ``[adl] fee``, each deleveraged trader pays that trading fee on its fill."""
         opposite: Side = "short" if side == "long" else "long"
+        market = self.policy.market(symbol)
+        sign = 1 if side == "long" else -1
+        bankruptcy, adl = price, self.policy.spec.adl
+        if adl.price == "mark" and self.has_fund:
+            shortfall = -market.pnl(sign, size, bankruptcy, mark)  # the fund's cost at the mark
+            if shortfall <= self.ledger.balance(lg.INSURANCE_FUND):
+                price = mark
         candidates = []
         for other, opens in self.positions.items():
             if other == key:
@@ -417,9 +465,28 @@ class _Simulation:
             return size
         fills = self.policy.adl_allocate(self.policy.adl_rank(tuple(candidates)), size, price)
         for fill in fills:
-            o = self._find(fill.candidate.key, symbol, opposite)
-            self.adl.append(AdlRecord(step, fill.candidate.key, key, symbol, fill.size, fill.price))
-            self._close(step, fill.candidate.key, o, fill.size, fill.price, "auto-deleveraged")
+            other = fill.candidate.key
+            o = self._find(other, symbol, opposite)
+            wallet = self._wallet(other, o)
+            self.adl.append(AdlRecord(step, other, key, symbol, fill.size, fill.price))
+            self._close(step, other, o, fill.size, fill.price, "auto-deleveraged")
+            if adl.fee != "none":
+                fee = self.policy.trading_fee(
+                    symbol, fill.size, fill.price, maker=adl.fee == "maker"
+                )
+                if o not in self.positions[other]:  # closed whole: its margin was released
+                    wallet = lg.account(other)
+                paid = min(fee, max(ZERO, self.ledger.balance(wallet)))
+                self.ledger.transfer(step, wallet, lg.FEES, paid, "ADL fee", symbol)
+            if price != bankruptcy:
+                self.ledger.settle(
+                    step,
+                    lg.MARKET,
+                    lg.INSURANCE_FUND,
+                    market.pnl(sign, fill.size, bankruptcy, price),
+                    "ADL at the mark: the fund bears the difference from the bankruptcy price",
+                    symbol,
+                )
             size -= fill.size
         return size
 
@@ -518,15 +585,23 @@ class _Simulation:
     # --- the run --------------------------------------------------------------------------
 
     def run(self) -> Outcome:
-        for index in range(len(self.scenario.steps)):
+        day = ZERO
+        for index, step in enumerate(self.scenario.steps):
             self._marks = self.scenario.marks_at(index)
             self.consumed = {}
+            today = self.scenario.day_at(index)
+            if today > day:
+                self._accrue(index, today - day)
+            day = today
+            for key, moved in step.transfers.items():
+                self._transfer(index, key, moved)
             self._offload_holdings(index)
             for key in self.scenario.accounts:
                 self._liquidate(index, key, None)
                 for o in list(self.positions[key]):
                     if o.mode == "isolated" and o in self.positions[key]:
                         self._liquidate(index, key, (o.symbol, o.side))
+            self._check_open_interest(index)
             self.fund_path.append(self.ledger.balance(lg.INSURANCE_FUND))
         return Outcome(
             policy=self.policy.name,
@@ -540,7 +615,75 @@ class _Simulation:
             },
             fund_holdings={f"{s} {side}": h.size for (s, side), h in self.holdings.items()},
             accounts=tuple(self.scenario.accounts),
+            notices=tuple(self.notices),
         )
+
+    # --- time and money moving in and out ----------------------------------------------
+
+    def _accrue(self, step: int, days: Decimal) -> None:
+        """Interest on every chased debt over ``days`` (the policy's ``debt_interest``): the
+        debt grows, and the creditor's accrued interest with it."""
+        for key in self.scenario.accounts:
+            with exact_sums():
+                owed = -self.ledger.balance(lg.debt(key))
+            if owed > 0:
+                interest = self.policy.debt_interest(owed, days)
+                self.ledger.transfer(
+                    step, lg.debt(key), lg.INTEREST, interest, "interest on the debt"
+                )
+
+    def _transfer(self, step: int, key: str, amount: Decimal) -> None:
+        """A deposit (repaying any debt first) or a withdrawal. A withdrawal beyond what the
+        account may withdraw is refused whole and noted, as a venue refuses it."""
+        if amount > 0:
+            self.ledger.transfer(step, lg.EXTERNAL, lg.account(key), amount, "deposit")
+            self._collect(step, key)
+            return
+        available = self._withdrawable(key)
+        if -amount > available:
+            self.notices.append(
+                Notice(
+                    step,
+                    key,
+                    f"a withdrawal of {-amount} was refused: {available} could be withdrawn",
+                )
+            )
+            return
+        self.ledger.transfer(step, lg.account(key), lg.EXTERNAL, -amount, "withdrawal")
+
+    def _withdrawable(self, key: str) -> Decimal:
+        """Cross-wallet cash, less what the cross positions need: the least of the cash and
+        the cross margin balance above its initial margin (unrealised profit stays)."""
+        cash = self.ledger.balance(lg.account(key))
+        member = self._member(key, None)
+        if member is None:
+            return max(ZERO, cash)
+        health = self.policy.health(
+            self._account(key), member.symbol, marks=self._marks, side=member.side
+        )
+        with exact_sums():
+            return max(ZERO, min(cash, health.margin_balance - health.initial_margin))
+
+    def _beyond_caps(self, key: str) -> list[str]:
+        """Opening positions above the policy's maximum leverage, which the venue would not
+        have let the account open (noted, then played as given)."""
+        notes = []
+        for p in self.scenario.accounts[key].positions:
+            market = self.policy.market(p.symbol)
+            value = market.value(p.size, p.entry_price)
+            tiers = self.policy.tiers(p)
+            cap = tiers[tier_index(tiers, value)].max_leverage
+            margin = self.policy.isolated_margin(p) if p.isolated else None
+            leverage = p.leverage if p.leverage is not None else None
+            if leverage is None and margin is not None and margin > 0:
+                leverage = value / margin
+            if leverage is not None and leverage > cap:
+                notes.append(
+                    f"its {p.symbol} {p.side} position opens at {amount(leverage)}x, "
+                    f"above {self.policy.name}'s maximum leverage of {cap}x for its size; the "
+                    "venue would not have allowed it, and it is played as given"
+                )
+        return notes
 
     def _offload_holdings(self, step: int) -> None:
         for (symbol, side), held in list(self.holdings.items()):

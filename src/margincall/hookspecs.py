@@ -163,7 +163,8 @@ def margincall_liquidation_fee(
     """Return the liquidation (clearance) fee on a liquidation fill (first result).
 
     Default: the market's ``liquidation`` rate times the value liquidated (not the whole
-    position's value). Where the fee goes is the policy's ``[insurance_fund]`` setting."""
+    position's value). The engine pays it to the insurance fund when the policy's waterfall
+    has one, else to the venue's fee income."""
 
 
 # --- insurance fund -----------------------------------------------------------------------

@@ -8,7 +8,10 @@ Participants hold cash in the settlement currency. Their names:
   which absorbs what nobody else pays); ``market``: everyone outside the scenario (the order
   book and the counterparties of the scenario's positions);
 * ``debt:<id>``: what a trader owes under a debt-chasing policy (a negative wallet moved
-  here, so that the wallet reads zero and the debt is explicit).
+  here, so that the wallet reads zero and the debt is explicit); ``interest``: the interest
+  those debts accrued (the creditor's, collected or not);
+* ``external``: the traders' money outside the venue, where deposits come from and
+  withdrawals go.
 
 A transfer moves a positive amount from one participant to another, so the sum of all cash
 never changes: conservation holds by construction and :meth:`Ledger.total` checks it. Balances
@@ -32,6 +35,8 @@ INSURANCE_FUND = "insurance-fund"
 FEES = "fees"
 VENUE = "venue"
 MARKET = "market"
+INTEREST = "interest"
+EXTERNAL = "external"
 
 
 def account(key: str) -> str:

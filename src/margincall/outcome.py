@@ -12,6 +12,7 @@ import attrs
 from margincall import ledger as lg
 from margincall.account import Side
 from margincall.decimals import LEDGER_CONTEXT, ZERO, running_in
+from margincall.display import amount
 from margincall.ledger import Ledger
 
 FillKind = Literal["order", "takeover", "market", "mark"]
@@ -48,6 +49,16 @@ class AdlRecord:
 
 
 @attrs.frozen
+class Notice:
+    """Something the engine noticed about an account that moved no money: a withdrawal it
+    refused, a position opened beyond the policy's leverage cap."""
+
+    step: int
+    account: str
+    text: str
+
+
+@attrs.frozen
 class Outcome:
     policy: str
     scenario: str
@@ -58,6 +69,7 @@ class Outcome:
     open_positions: Mapping[str, tuple[tuple[str, Side, Decimal], ...]]
     fund_holdings: Mapping[str, Decimal]
     accounts: tuple[str, ...]
+    notices: tuple[Notice, ...] = ()
 
     @_exact
     def balance(self, account: str) -> Decimal:
@@ -71,8 +83,21 @@ class Outcome:
         """What the account owes after liquidation (0 unless the policy chases deficits)."""
         return -self.ledger.balance(lg.debt(account))
 
+    @_exact
+    def realized_pnl(self, account: str) -> Decimal:
+        """The PnL the account realised: every close of its positions (liquidation fills,
+        takeovers, ADL, settlements at the mark) is a settlement with the market."""
+        total = ZERO
+        for e in self.ledger.events:
+            if e.source == lg.MARKET and lg.belongs_to(account, e.destination):
+                total += e.amount
+            elif e.destination == lg.MARKET and lg.belongs_to(account, e.source):
+                total -= e.amount
+        return total
+
     def fees_paid(self, account: str) -> Decimal:
-        return self._paid(account, "liquidation fee")
+        """Liquidation fees, and the fees charged on its ADL fills where the policy has them."""
+        return self._paid(account, "liquidation fee") + self._paid(account, "ADL fee")
 
     def clawback_paid(self, account: str) -> Decimal:
         """What the account gave up to a clawback of profits."""
@@ -112,10 +137,12 @@ class Outcome:
 
     @_exact
     def explain(self, account: str) -> str:
-        """The account's story: was it liquidated, what did it lose, does it owe money."""
+        """The account's story: was it liquidated, what did it lose, does it owe money.
+        Figures are rounded for reading (:func:`margincall.display.amount`); the ledger and
+        the methods above are exact."""
         if account not in self.accounts:
             raise KeyError(f"no account {account!r} in scenario {self.scenario}")
-        lines = []
+        lines = [f"At step {n.step}: {n.text}." for n in self.notices if n.account == account]
         opening = self._received(account, ("opening balance",), step=-1)
         liquidated = [x for x in self.liquidations if x.account == account]
         if not liquidated:
@@ -128,37 +155,63 @@ class Outcome:
         }
         for x in liquidated:
             lines.append(
-                f"At step {x.step}, {x.size} {x.symbol} of its {x.side} position was closed "
-                f"{how[x.kind]}, at {x.price}."
+                f"At step {x.step}, {amount(x.size)} {x.symbol} of its {x.side} position was "
+                f"closed {how[x.kind]}, at {amount(x.price)}."
             )
         for a in (r for r in self.adl if r.account == account):
             lines.append(
-                f"At step {a.step}, {a.size} {a.symbol} of its position was auto-deleveraged "
-                f"at {a.price} against {a.bankrupt}'s bankrupt position."
+                f"At step {a.step}, {amount(a.size)} {a.symbol} of its position was "
+                f"auto-deleveraged at {amount(a.price)} against {a.bankrupt}'s bankrupt position."
             )
         fees = self.fees_paid(account)
         if fees:
-            lines.append(f"It paid {fees} in liquidation fees.")
+            lines.append(f"It paid {amount(fees)} in liquidation and ADL fees.")
         clawed = self.clawback_paid(account)
         if clawed:
             lines.append(
-                f"{clawed} of its profit was clawed back to cover others' deficits under "
+                f"{amount(clawed)} of its profit was clawed back to cover others' deficits under "
                 f"{self.policy}."
             )
-        lines.append(f"It started with {opening} and ends with {self.balance(account)}.")
+        deposited = self._received(account, ("deposit",))
+        withdrawn = self._paid(account, "withdrawal")
+        if deposited or withdrawn:
+            lines.append(f"It deposited {amount(deposited)} and withdrew {amount(withdrawn)}.")
+        lines.append(
+            f"It started with {amount(opening)}, realised {amount(self.realized_pnl(account))} "
+            f"of PnL, and ends with {amount(self.balance(account))}."
+        )
         owed = self.debt(account)
+        repaid = self._paid(account, "debt repaid from the wallet")
+        interest = self._interest(account)
+        if repaid:
+            lines.append(f"{amount(repaid)} of its cash went to repay its debt.")
         if owed > 0:
-            lines.append(f"It owes {owed}: {self.policy} leaves the deficit with the trader.")
+            accrued = f", including {amount(interest)} of interest" if interest else ""
+            lines.append(
+                f"It owes {amount(owed)}{accrued}: {self.policy} leaves the deficit with the "
+                "trader."
+            )
         else:
             covered = self._covered(account)
             if covered:
                 lines.append(
-                    f"It owes nothing: a deficit of {covered} was covered by the insurance "
-                    "fund or the venue."
+                    f"It owes nothing: a deficit of {amount(covered)} was covered by the "
+                    "insurance fund or the venue."
                 )
             elif liquidated:
                 lines.append("It owes nothing.")
         return "\n".join(lines)
+
+    @_exact
+    def _interest(self, account: str) -> Decimal:
+        return sum(
+            (
+                e.amount
+                for e in self.ledger.events
+                if e.reason == "interest on the debt" and e.source == lg.debt(account)
+            ),
+            ZERO,
+        )
 
     @_exact
     def _covered(self, account: str) -> Decimal:

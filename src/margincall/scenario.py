@@ -28,6 +28,8 @@ Build one in Python (:class:`Scenario`) or load it from TOML (:func:`load_scenar
     [[steps]]
     label = "gap"
     marks = { BTCUSDT = 52000 }
+    day = 1                     # optional: days since the start (interest on chased debts)
+    transfers = { trader = 500 }  # optional: deposits (> 0) and withdrawals (< 0)
 
 A depth ladder gives levels per symbol as ``[offset, size]`` pairs, nearest first::
 
@@ -52,7 +54,7 @@ import attrs
 from margincall.account import Account, PositionMode
 from margincall.account_file import PositionSpec, build_positions
 from margincall.config import structure_input
-from margincall.decimals import non_negative, positive
+from margincall.decimals import ZERO, non_negative, positive, to_decimal
 from margincall.errors import InvalidInputError
 from margincall.liquidity import DepthLadder, LiquidityModel, MarkFill, NoLiquidity
 
@@ -61,10 +63,15 @@ _BUNDLED = files("margincall") / "scenarios"
 
 @attrs.frozen
 class Step:
-    """One point of the price path: the marks that change at it (others carry forward)."""
+    """One point of the price path: the marks that change at it (others carry forward), its
+    time in days since the scenario began (None: the previous step's; 0 for the first), and
+    the money each account moves in before the step's marks are checked (positive: a deposit,
+    negative: a withdrawal)."""
 
     label: str
     marks: Mapping[str, Decimal]
+    day: Decimal | None = None
+    transfers: Mapping[str, Decimal] = attrs.field(factory=dict)
 
 
 @attrs.frozen(init=False)
@@ -108,6 +115,18 @@ class Scenario:
         path = tuple(_step(s, k) for k, s in enumerate(steps))
         if not path:
             raise InvalidInputError("scenario steps: at least one step is required")
+        day = ZERO
+        for k, step in enumerate(path):
+            if step.day is not None and step.day < day:
+                raise InvalidInputError(
+                    f"scenario steps[{k}].day: {step.day} is before the previous step's day {day}"
+                )
+            day = day if step.day is None else step.day
+            for key in step.transfers:
+                if key not in accounts:
+                    raise InvalidInputError(
+                        f"scenario steps[{k}].transfers: no account {key!r} in the scenario"
+                    )
         held = {p.symbol for a in accounts.values() for p in a.positions}
         unpriced = sorted(held - set(path[0].marks))
         if unpriced:
@@ -125,6 +144,11 @@ class Scenario:
             name, dict(accounts), path, liquidity or NoLiquidity(), fund, seed, description
         )
 
+    def day_at(self, index: int) -> Decimal:
+        """The time of step ``index`` in days since the scenario began."""
+        days = [s.day for s in self.steps[: index + 1] if s.day is not None]
+        return days[-1] if days else ZERO
+
     def marks_at(self, index: int) -> dict[str, Decimal]:
         """Every known mark at step ``index`` (changes carried forward from earlier steps)."""
         marks: dict[str, Decimal] = {}
@@ -136,15 +160,26 @@ class Scenario:
 def _step(step: Step | Mapping[str, object], k: int) -> Step:
     if isinstance(step, Step):
         marks: Any = step.marks
-        label = step.label
+        label, day, transfers = step.label, step.day, step.transfers
     elif isinstance(step, Mapping):
-        marks, label = step, str(k)
+        marks, label, day, transfers = step, str(k), None, {}
     else:
         raise InvalidInputError(f"scenario steps[{k}]: expected a Step or a mapping of marks")
     if not isinstance(marks, Mapping):
         raise InvalidInputError(f"scenario steps[{k}].marks: expected a mapping of symbol to price")
+    if not isinstance(transfers, Mapping):
+        raise InvalidInputError(
+            f"scenario steps[{k}].transfers: expected a mapping of account id to amount"
+        )
     checked = {s: positive(p, f"scenario steps[{k}].marks.{s}") for s, p in marks.items()}
-    return Step(label, checked)
+    moved = {a: to_decimal(m, f"scenario steps[{k}].transfers.{a}") for a, m in transfers.items()}
+    for account, amount in moved.items():
+        if amount == 0:
+            raise InvalidInputError(
+                f"scenario steps[{k}].transfers.{account}: a transfer of 0 moves nothing"
+            )
+    when = None if day is None else non_negative(day, f"scenario steps[{k}].day")
+    return Step(label, checked, when, moved)
 
 
 # --- TOML ---------------------------------------------------------------------------------
@@ -162,6 +197,8 @@ class _AccountSpec:
 class _StepSpec:
     marks: dict[str, Decimal]
     label: str | None = None
+    day: Decimal | None = None
+    transfers: dict[str, Decimal] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -229,7 +266,7 @@ def load_scenario(reference: str | Path) -> Scenario:
                 raise InvalidInputError(f"accounts[{k}].id: {a.id!r} is used twice")
             accounts[a.id] = Account(a.balance, build_positions(a.positions), a.position_mode)
         steps = [
-            Step(s.label if s.label is not None else str(k), s.marks)
+            Step(s.label if s.label is not None else str(k), s.marks, s.day, s.transfers)
             for k, s in enumerate(spec.steps)
         ]
         return Scenario(

@@ -7,6 +7,7 @@ not limits: no test asserts on them.
 
 from __future__ import annotations
 
+import functools
 import timeit
 
 import margincall as mc
@@ -22,7 +23,8 @@ def main() -> None:
         print(f"{name}: {accounts} accounts, {steps} steps")
         for policy in policies:
             try:
-                seconds = min(timeit.repeat(lambda: policy.simulate(scenario), number=1, repeat=3))
+                run = functools.partial(policy.simulate, scenario)
+                seconds = min(timeit.repeat(run, number=1, repeat=3))
             except mc.MargincallError as error:  # a policy that cannot play the scenario
                 print(f"  {policy.name:<{width}}  cannot play it: {error}")
                 continue

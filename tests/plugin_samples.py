@@ -11,7 +11,7 @@ from margincall._compat import Traversable
 from margincall.config import PolicySpec
 from margincall.market import Market
 from margincall.tiers import Tier
-from margincall.waterfall import Pool, Reduce
+from margincall.waterfall import AdlCandidate, Pool, Reduce
 
 HERE = Path(__file__).parent
 
@@ -114,3 +114,16 @@ class FillOrKillFirst:
 
 
 fill_or_kill_first = FillOrKillFirst()
+
+
+class RandomAdl:
+    """Ranks ADL candidates by the engine's seeded draw (dYdX v4 picks counterparties at
+    random)."""
+
+    @hookimpl
+    def margincall_adl_score(self, candidate: AdlCandidate) -> Decimal:
+        assert 0 <= candidate.draw < 1
+        return candidate.draw
+
+
+random_adl = RandomAdl()

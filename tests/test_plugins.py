@@ -224,3 +224,28 @@ def test_a_fill_or_kill_order_fills_whole_or_not_at_all(
     (first, *_) = policy.simulate(scenario).liquidations
     assert (first.kind, first.size) == (expected, D(1))
     assert first.price == (D(54000) if expected == "takeover" else D("54045.9"))
+
+
+def test_seeded_draws_choose_adl_counterparties_reproducibly(tmp_path: object) -> None:
+    """Two equal winners; ADL ranked by the engine's draw. A seed always picks the same
+    one, and over 20 seeds each is picked first at least once (independent draws)."""
+    registry = Registry.discover(
+        points(rnd="plugin_samples:random_adl", binance=BINANCE), blocked=frozenset()
+    )
+    policy = mc.load_policy(_variant(tmp_path, 'plugins = ["binance", "rnd"]'), registry=registry)
+    trader = mc.Position("BTCUSDT", "long", 1, 60000, "isolated", leverage=10)
+    winner = mc.Position("BTCUSDT", "short", 1, 60000)
+    accounts = {
+        "trader": mc.Account(0, [trader]),
+        "a": mc.Account(10000, [winner]),
+        "b": mc.Account(10000, [winner]),
+    }
+
+    def first_deleveraged(seed: int) -> str:
+        scenario = mc.Scenario(
+            accounts, [{"BTCUSDT": D(60000)}, {"BTCUSDT": D(50000)}], seed=seed, insurance_fund=0
+        )
+        return policy.simulate(scenario).adl[0].account
+
+    assert first_deleveraged(7) == first_deleveraged(7)
+    assert {first_deleveraged(seed) for seed in range(20)} == {"a", "b"}

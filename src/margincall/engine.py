@@ -10,6 +10,7 @@ with a negative wallet runs the policy's deficit waterfall.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from decimal import ROUND_FLOOR, Decimal
 
@@ -459,6 +460,7 @@ class _Simulation:
                         account_unrealized_pnl=health.margin_balance - cash,
                         maintenance_margin=health.maintenance_margin,
                         bankruptcy_price=None,
+                        draw=self._draw(step, key, other, symbol),
                     )
                 )
         if not candidates:
@@ -489,6 +491,13 @@ class _Simulation:
                 )
             size -= fill.size
         return size
+
+    def _draw(self, step: int, bankrupt: str, key: str, symbol: str) -> Decimal:
+        """A number in [0, 1) from the scenario's seed and the ADL event: deterministic, and
+        independent between candidates (SHA-256 of the event's description)."""
+        text = f"{self.scenario.seed}:{step}:{bankrupt}:{key}:{symbol}"
+        digest = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+        return Decimal(digest) / Decimal(2**64)
 
     # --- deficits -------------------------------------------------------------------------
 

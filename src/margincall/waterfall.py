@@ -57,7 +57,8 @@ class AdlCandidate:
 
     ``key`` identifies the account to the caller; ``unrealized_pnl`` and ``notional`` are the
     position's at mark; ``wallet_balance``, ``account_unrealized_pnl`` and
-    ``maintenance_margin`` are its pool's (the cross account, or the isolated position)."""
+    ``maintenance_margin`` are its pool's (the cross account, or the isolated position);
+    ``draw`` is the engine's seeded random number (see below)."""
 
     key: str
     symbol: str
@@ -71,6 +72,10 @@ class AdlCandidate:
     account_unrealized_pnl: Decimal
     maintenance_margin: Decimal
     bankruptcy_price: Decimal | None
+    draw: Decimal = Decimal(0)
+    """A pseudo-random number in [0, 1) for rankings that choose counterparties at random
+    (dYdX v4): the engine derives it from the scenario's ``seed``, the step, the bankrupt
+    account and this candidate, so the same scenario always draws the same numbers."""
 
 
 @attrs.frozen

@@ -1,0 +1,577 @@
+"""bybit-linear and bybit-inverse against Bybit's documented formulas and worked examples.
+
+Every expected value is Bybit's own figure (the example IDs BYB-n of the venue reference) or
+is computed here, in the docstring, from the formula Bybit documents; each test names its
+source and date.
+
+Sources:
+  [LP]    "Liquidation Price (USDT Contract)",
+          https://testnet.bybit.com/en-US/help-center/s/article/Liquidation-Price-USDT-Contract
+          (undated; BYB-1, and BYB-2/BYB-3 as copied in a third-party README)
+  [LP20]  "Liquidation Price (USDT Contract)", older rate form,
+          https://help.bybit.com/hc/en-us/articles/900000181046 (2020; BYB-4)
+  [UTA]   "Liquidation Price Calculation under Isolated Mode (Unified Trading Account)",
+          https://bybit.nl/nl-NL/help-center/article/Liquidation-Price-Calculation-under-Isolated-Mode-Unified-Trading-Account
+          (2024-09-10; inverse form with MM at entry)
+  [BP]    "Bankruptcy Price (USDT Contract)", via
+          https://mobie.io/faq/what-is-bybits-bankruptcy-price-how-can-i-calculate-it
+          (undated, secondary; BYB-5)
+  [ADL]   "Auto-Deleveraging", https://help.bybit.com/hc/en-us/articles/900000031623
+          (undated; BYB-6, ADL at the bankruptcy price, maker fee, surplus to the fund)
+  [ROUND] https://help.bybit.com/hc/en-us/articles/360011431853 (undated; bankruptcy price
+          rounded up for a long, down for a short)
+  [RISK]  BTCUSDT risk limits, API output in github.com/carpenstar/bybitapi-sdk-derivatives
+          src/Derivatives/MarketData/RiskLimit/README.md (undated; BYB-9)
+  [COST]  "Order Cost (Perpetuals & Futures Trading)",
+          https://testnet.bybit.com/en/help-center/article/Order-Cost-USDT-Contract
+          (2024-10-30); worked at a 0.055 % taker rate in https://ukcamo.com/14820.html
+  [PROC]  "Liquidation Process", https://www.bybit.com/pt-BR/help-center/bybitHC_Article/?id=000001098
+          (undated)
+  [BMX]   BitMEX "Auto-Deleveraging", https://www.bitmex.com/app/autoDeleveraging (undated)
+  [ALERT] "Get ADL Alert", https://bybit-exchange.github.io/docs/v5/market/adl-alert
+          (sample of 2025-09-13; BYB-8)
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from pathlib import Path
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import margincall as mc
+from margincall import ledger as lg
+from margincall.outcome import Liquidation
+from margincall.testing.strategies import decimals_between
+from margincall.waterfall import AdlCandidate, Reduce, Takeover
+from margincall_plugins.bybit import pnl_drawdown_adl
+
+D = Decimal
+DATA = Path(__file__).parent / "data"
+
+
+def exact(numerator: str, denominator: str) -> Decimal:
+    """A quotient at margincall's precision (50 digits), for exact comparison."""
+    with localcontext() as ctx:
+        ctx.prec = 50
+        return D(numerator) / D(denominator)
+
+
+@pytest.fixture(scope="module")
+def linear() -> mc.Policy:
+    return mc.load_policy("bybit-linear")
+
+
+@pytest.fixture(scope="module")
+def inverse() -> mc.Policy:
+    return mc.load_policy("bybit-inverse")
+
+
+def isolated(symbol: str, side: str, size: object, entry: object, **margin: object) -> mc.Account:
+    return mc.Account(0, [mc.Position(symbol, side, size, entry, "isolated", **margin)])
+
+
+# --- liquidation price: maintenance margin at entry (BYB-1..BYB-4) -------------------------
+
+
+def test_byb1_isolated_long(linear: mc.Policy) -> None:
+    """BYB-1 [LP]: long 1 BTC @ 20,000 at 50x, MMR 0.5 %, deduction 0, no extra margin:
+    IM = 20,000 / 50 = 400, MM = 20,000 × 0.5 % = 100, LP = 20,000 − (400 − 100)/1 = 19,700
+    exactly. (The default solver, MM at the LP, would give 19,600/0.995 = 19,698.49.)"""
+    account = isolated("BTCUSDT", "long", 1, 20000, leverage=50)
+    assert linear.maintenance_margin(account, "BTCUSDT", marks={"BTCUSDT": 20000}) == 100
+    assert linear.liquidation_price(account, "BTCUSDT") == D(19700)
+
+
+def test_byb2_isolated_short_with_added_margin(linear: mc.Policy) -> None:
+    """BYB-2 [LP copy]: short 1 BTC @ 20,000 at 50x (IM 400, MM 100) with 3,000 extra margin:
+    LP = [20,000 + (400 − 100)] + 3,000/1 = 23,300 exactly."""
+    account = isolated("BTCUSDT", "short", 1, 20000, margin=400 + 3000)
+    assert linear.liquidation_price(account, "BTCUSDT") == D(23300)
+
+
+def test_byb3_funding_paid_from_position_margin(linear: mc.Policy) -> None:
+    """BYB-3 [LP copy]: as BYB-1, with 200 USDT of funding taken from the position margin
+    (extra margin −200): LP = 19,700 − (−200/1) = 19,900 exactly."""
+    account = isolated("BTCUSDT", "long", 1, 20000, margin=400 - 200)
+    assert linear.liquidation_price(account, "BTCUSDT") == D(19900)
+
+
+def test_byb4_older_rate_form(linear: mc.Policy) -> None:
+    """BYB-4 [LP20]: LP_long = entry × (1 − IMR + MMR) = 10,000 × (1 − 2 % + 0.5 %) = 9,850;
+    LP_short = entry × (1 + IMR − MMR) = 8,000 × (1 + 2.5 % − 0.5 %) = 8,160 (40x)."""
+    long = isolated("BTCUSDT", "long", 1, 10000, leverage=50)
+    short = isolated("BTCUSDT", "short", 1, 8000, leverage=40)
+    assert linear.liquidation_price(long, "BTCUSDT") == D(9850)
+    assert linear.liquidation_price(short, "BTCUSDT") == D(8160)
+
+
+def test_entry_tier_sets_the_liquidation_price(linear: mc.Policy) -> None:
+    """[LP] MM is measured on the position value at entry, in the tier holding it. Long 50 BTC
+    @ 50,000 (2,500,000: riskId 2, MMR 1 %, deduction 2,000,000 × 0.5 % = 10,000) at 2x
+    (margin 1,250,000): MM = 25,000 − 10,000 = 15,000, LP = 50,000 − (1,250,000 − 15,000)/50
+    = 25,300 (value there 1,265,000 is in riskId 1, which Bybit's formula does not use). The
+    reported liquidation tier is the entry tier, 2."""
+    account = isolated("BTCUSDT", "long", 50, 50000, leverage=2)
+    assert linear.liquidation_price(account, "BTCUSDT") == D(25300)
+    (row,) = linear.risk(account, marks={"BTCUSDT": D(50000)})
+    assert (row.tier, row.liquidation_tier) == (2, 2)
+
+
+def test_cross_liquidation_price_total_sustainable_loss(linear: mc.Policy) -> None:
+    """[LP] cross: the loss a position can absorb is Available Balance + IM − MM ("Total
+    Sustainable Loss"), with available balance = wallet − IM when nothing else is open: wallet
+    1,000, long 1 BTC @ 20,000 (MM 100): LP = 20,000 − (1,000 − 100)/1 = 19,100."""
+    account = mc.Account(1000, [mc.Position("BTCUSDT", "long", 1, 20000, leverage=50)])
+    assert linear.liquidation_price(account, "BTCUSDT", marks={"BTCUSDT": 20000}) == D(19100)
+
+
+def test_inverse_liquidation_price_with_mm_at_entry(inverse: mc.Policy) -> None:
+    """[UTA] (2024-09-10) LP_long = quantity / [position value + (IM − MM)], position value =
+    quantity / entry. Its example, 60,000 USD long @ 50,000 at 10x, MMR 0.5 %, was cut off in
+    the stored copy; carried through: value 1.2 BTC, IM 0.12, MM 0.006,
+    LP = 60,000 / (1.2 + 0.12 − 0.006) = 60,000 / 1.314 = 45,662.10 (derived)."""
+    account = isolated("BTCUSD", "long", 60000, 50000, leverage=10)
+    assert inverse.liquidation_price(account, "BTCUSD") == exact("60000", "1.314")
+
+
+def test_byb6_liquidation_price_matches_the_page_to_the_tick(inverse: mc.Policy) -> None:
+    """BYB-6 [ADL] states LP 7,773.50 for an inverse long of 5,000 contracts @ 7,890.08 at 50x
+    without deriving it. With MM at entry: value V = 5,000/7,890.08, IM = V/50, MM = V × 0.5 %,
+    LP = 5,000 / (V + V/50 − V × 0.005) = 7,890.08 / 1.015 = 7,773.478, which is 7,773.50 on
+    BTCUSD's 0.5 tick. (MM at the LP would give 7,890.08 × 1.005/1.02 = 7,774.05: 7,774.0.)"""
+    account = isolated("BTCUSD", "long", 5000, D("7890.08"), leverage=50)
+    lp = inverse.liquidation_price(account, "BTCUSD")
+    assert lp is not None
+    assert abs(lp - exact("7890.08", "1.015")) < D("1e-40") * lp  # two 50-digit divisions
+    assert (lp * 2).quantize(D(1), ROUND_HALF_EVEN) / 2 == D("7773.5")
+
+
+# --- bankruptcy price and its rounding (BYB-5, BYB-6) --------------------------------------
+
+
+def test_byb5_linear_bankruptcy_price(linear: mc.Policy) -> None:
+    """BYB-5 [BP]: long 1 BTC @ 10,000 at 50x: BP = 10,000 × (1 − 2 %) = 9,800."""
+    assert (
+        linear.bankruptcy_price(isolated("BTCUSDT", "long", 1, 10000, leverage=50), "BTCUSDT")
+        == 9800
+    )
+
+
+def test_byb6_inverse_bankruptcy_price_rounded_up(inverse: mc.Policy) -> None:
+    """BYB-6 [ADL], [ROUND]: inverse long 5,000 contracts @ 7,890.08 at 50x:
+    BP = 7,890.08 × 50 / 51 = 7,735.372549…, rounded up to the 0.5 step: 7,735.50."""
+    account = isolated("BTCUSD", "long", 5000, D("7890.08"), leverage=50)
+    assert inverse.bankruptcy_price(account, "BTCUSD") == D("7735.5")
+
+
+def test_inverse_short_bankruptcy_price_rounded_down(inverse: mc.Policy) -> None:
+    """[ADL] BP_short = entry × L/(L − 1) (by symmetry), [ROUND] rounded down: short 5,000 @
+    7,890.08 at 50x: 7,890.08 × 50/49 = 8,051.102…, down to the 0.5 step: 8,051.0."""
+    account = isolated("BTCUSD", "short", 5000, D("7890.08"), leverage=50)
+    assert inverse.bankruptcy_price(account, "BTCUSD") == D("8051.0")
+
+
+def test_linear_bankruptcy_price_rounded_to_the_tick(linear: mc.Policy) -> None:
+    """[BP] with [ROUND] on BTCUSDT's 0.1 tick: long 1 @ 20,000.1 at 50x: 20,000.1 × 0.98 =
+    19,600.098, up to 19,600.1; short: 20,000.1 × 1.02 = 20,400.102, down to 20,400.1."""
+    long = isolated("BTCUSDT", "long", 1, D("20000.1"), leverage=50)
+    short = isolated("BTCUSDT", "short", 1, D("20000.1"), leverage=50)
+    assert linear.bankruptcy_price(long, "BTCUSDT") == D("19600.1")
+    assert linear.bankruptcy_price(short, "BTCUSDT") == D("20400.1")
+
+
+# --- tiers, margin, fees -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("size", "tier", "rate", "mm"),
+    [
+        (D(50), 1, D("0.005"), D(10000)),  # 2,000,000 × 0.5 %, the cap of riskId 1
+        (D(100), 2, D("0.01"), D(30000)),  # BYB-9: 4,000,000 × 1 % − 10,000
+        (D("100.001"), 3, D("0.015"), D("30000.6")),  # 4,000,040 × 1.5 % − 30,000
+    ],
+)
+def test_byb9_risk_limit_lookup_and_deduction(
+    linear: mc.Policy, size: Decimal, tier: int, rate: Decimal, mm: Decimal
+) -> None:
+    """BYB-9 [RISK]: a BTCUSDT position value of exactly 4,000,000 is in riskId 2 (MMR 1 %,
+    IMR 1.75 %, max leverage 57.14). MM = value × MMR − deduction; the deductions, not in
+    the reference, are derived by continuity: riskId 2: 2,000,000 × (1 % − 0.5 %) = 10,000,
+    riskId 3: 10,000 + 4,000,000 × (1.5 % − 1 %) = 30,000. At 40,000 a BTC."""
+    account = mc.Account(10**9, [mc.Position("BTCUSDT", "long", size, 40000)])
+    (row,) = linear.risk(account, marks={"BTCUSDT": D(40000)})
+    assert (row.tier, row.maintenance_margin_rate, row.maintenance_margin) == (tier, rate, mm)
+    assert linear.markets["BTCUSDT"].tiers[1].max_leverage == D("57.14")
+
+
+def test_initial_margin_includes_the_fee_to_close(linear: mc.Policy) -> None:
+    """[COST] IM = qty × price / leverage; fee to close (buy) = qty × price × (1 − 1/L) ×
+    taker; (sell) × (1 + 1/L). 1 BTC @ 50,000 at 10x, taker 0.055 %: 5,000 + 50,000 × 0.9 ×
+    0.00055 = 5,000 + 24.75 = 5,024.75 (ukcamo's worked figure); short: 5,000 + 50,000 × 1.1 ×
+    0.00055 = 5,030.25."""
+    marks = {"BTCUSDT": D(50000)}
+    long = mc.Account(10000, [mc.Position("BTCUSDT", "long", 1, 50000, leverage=10)])
+    short = mc.Account(10000, [mc.Position("BTCUSDT", "short", 1, 50000, leverage=10)])
+    assert linear.initial_margin(long, "BTCUSDT", marks=marks) == D("5024.75")
+    assert linear.initial_margin(short, "BTCUSDT", marks=marks) == D("5030.25")
+
+
+def test_inverse_initial_margin_includes_the_fee_to_close(inverse: mc.Policy) -> None:
+    """[COST] inverse: IM = (qty / price) / L; fee to close (buy) = (qty / price) × (1 + 1/L)
+    × taker. 10,000 USD ETHUSD long @ 2,000 at 25x: 5 / 25 = 0.2 ETH, fee 5 × 1.04 × 0.00055
+    = 0.00286 ETH, IM 0.20286 ETH (ukcamo's worked figure)."""
+    account = mc.Account(1, [mc.Position("ETHUSD", "long", 10000, 2000, leverage=25)])
+    assert inverse.initial_margin(account, "ETHUSD", marks={"ETHUSD": 2000}) == D("0.20286")
+
+
+def test_no_separate_liquidation_fee_and_taker_fee(linear: mc.Policy) -> None:
+    """[ADL] Bybit charges no separate liquidation fee (the fee to close is in the margin);
+    [COST] taker 0.055 %: opening 1 BTC at 50,000 costs 27.5 USDT."""
+    assert linear.liquidation_fee("BTCUSDT", 1, 50000) == 0
+    assert linear.trading_fee("BTCUSDT", 1, 50000, maker=False) == D("27.5")
+
+
+# --- procedure -----------------------------------------------------------------------------
+
+
+def _pool(policy: mc.Policy, account: mc.Account, symbol: str, mark: Decimal) -> object:
+    (pool,) = policy.pools(account, marks={symbol: mark})
+    assert pool.margin_balance <= pool.maintenance_margin
+    return pool
+
+
+def test_lowest_tier_is_taken_over_at_bankruptcy(linear: mc.Policy) -> None:
+    """[PROC] lowest risk-limit tier: "take over and liquidate it directly at its bankruptcy
+    price". BYB-1's long at mark 19,650: margin balance 400 − 350 = 50 <= MM 98.25; taken over
+    whole at BP = 20,000 × (1 − 2 %) = 19,600."""
+    account = isolated("BTCUSDT", "long", 1, 20000, leverage=50)
+    pool = _pool(linear, account, "BTCUSDT", D(19650))
+    assert linear.liquidation_action(pool, 0) == Takeover("BTCUSDT", "long", D(1), D(19600))
+
+
+def test_higher_tier_first_fills_or_kills_down_to_a_lower_tier(linear: mc.Policy) -> None:
+    """[PROC] higher tiers: "a FillOrKill order of the difference between the current position
+    value and the lower margin tier value which satisfies the margin requirement", then
+    takeover. Long 100 BTC @ 40,000 at 20x (margin 200,000; BP 40,000 − 2,000 = 38,000), mark
+    38,200: value 3,820,000 (riskId 2), MM 38,200 − 10,000 = 28,200 >= margin balance
+    200,000 − 180,000 = 20,000. Down to riskId 1's 2,000,000: 1,820,000 / 38,200 =
+    47.64398 BTC, 47.644 in 0.001 lots; the remaining 52.356 BTC (1,999,999.2) need MM
+    9,999.996 < 20,000: satisfied. The order is limited at the bankruptcy price [derived].
+    The next step is the takeover."""
+    account = isolated("BTCUSDT", "long", 100, 40000, leverage=20)
+    pool = _pool(linear, account, "BTCUSDT", D(38200))
+    assert linear.liquidation_action(pool, 0) == Reduce(
+        "BTCUSDT", "long", D("47.644"), "fok", D(38000)
+    )
+    assert linear.liquidation_action(pool, 1) == Takeover("BTCUSDT", "long", D(100), D(38000))
+
+
+def test_higher_tier_without_a_satisfying_lower_tier_is_taken_over(linear: mc.Policy) -> None:
+    """[PROC] the same long at mark 38,050: margin balance 200,000 − 195,000 = 5,000; at
+    riskId 1's cap the requirement is still 2,000,000 × 0.5 % = 10,000 > 5,000, so no lower
+    tier satisfies it: straight to takeover at 38,000."""
+    account = isolated("BTCUSDT", "long", 100, 40000, leverage=20)
+    pool = _pool(linear, account, "BTCUSDT", D(38050))
+    assert linear.liquidation_action(pool, 0) == Takeover("BTCUSDT", "long", D(100), D(38000))
+
+
+# --- ADL -----------------------------------------------------------------------------------
+
+
+def _candidate(
+    key: str,
+    symbol: str,
+    side: str,
+    size: str,
+    entry: str,
+    mark: str,
+    notional: str,
+    pnl: str,
+    bankruptcy: str | None,
+) -> AdlCandidate:
+    return AdlCandidate(
+        key=key,
+        symbol=symbol,
+        side=side,  # type: ignore[arg-type]
+        size=D(size),
+        entry_price=D(entry),
+        mark_price=D(mark),
+        notional=D(notional),
+        unrealized_pnl=D(pnl),
+        wallet_balance=D(5000),
+        account_unrealized_pnl=D(pnl),
+        maintenance_margin=D(0),
+        bankruptcy_price=None if bankruptcy is None else D(bankruptcy),
+    )
+
+
+def test_adl_score_bitmex_classic_linear(linear: mc.Policy) -> None:
+    """[ADL] "highest profit and effective leverage", BitMEX's formula [BMX]: PnL% = (mark value
+    − entry value)/|entry value|, effective leverage = |mark value|/(mark value − bankrupt
+    value). Short 1 BTC @ 60,000, mark 50,000, bankruptcy price 65,000 (margin 5,000):
+    PnL% = 10,000/60,000 = 1/6; leverage = 50,000/15,000 = 10/3; score = 10/18 = 5/9."""
+    c = _candidate("a", "BTCUSDT", "short", "1", "60000", "50000", "50000", "10000", "65000")
+    assert linear.adl_score(c) == exact("5", "9")
+
+
+def test_adl_score_bitmex_classic_inverse(inverse: mc.Policy) -> None:
+    """[BMX] on coin values: inverse long 10,000 BTCUSD @ 40,000, mark 50,000, bankruptcy
+    price 20,000: mark value 0.2 BTC, entry value 0.25, PnL% = 0.05/0.25 = 0.2; equity over
+    the bankruptcy price 10,000 × (1/20,000 − 1/50,000) = 0.3; leverage 0.2/0.3;
+    score = 0.2 × 2/3 = 2/15. (The default's linear PnL% would be 10,000/40,000 = 0.25.)"""
+    c = _candidate("a", "BTCUSD", "long", "10000", "40000", "50000", "0.2", "0.05", "20000")
+    assert inverse.adl_score(c) == exact("2", "15")
+
+
+def test_adl1_ordering(linear: mc.Policy) -> None:
+    """ADL-1 [BMX]: higher PnL% and higher leverage ranks strictly higher; every winner above
+    every loser. b: short @ 60,000, mark 50,000, BP 55,000 (PnL% 1/6, leverage 10);
+    a: BP 65,000 (leverage 10/3); loser: short @ 45,000 (PnL% −1/9, BP 65,000)."""
+    a = _candidate("a", "BTCUSDT", "short", "1", "60000", "50000", "50000", "10000", "65000")
+    b = _candidate("b", "BTCUSDT", "short", "1", "60000", "50000", "50000", "10000", "55000")
+    loser = _candidate("l", "BTCUSDT", "short", "1", "45000", "50000", "50000", "-5000", "65000")
+    assert [c.key for c in linear.adl_rank((loser, a, b))] == ["b", "a", "l"]
+    assert linear.adl_score(loser) < 0 < linear.adl_score(a)
+
+
+def test_adl_settings(linear: mc.Policy, inverse: mc.Policy) -> None:
+    """[ADL] the counterparty is closed "at the bankruptcy price of the liquidated order";
+    "Maker fee will be charged to the positions of selected traders"; the fund first."""
+    for policy in (linear, inverse):
+        assert policy.spec.adl.price == "bankruptcy" and policy.spec.adl.fee == "maker"
+        assert policy.spec.deficit.waterfall == ("insurance-fund", "adl")
+        assert policy.spec.insurance_fund.surplus_to == "insurance-fund"
+
+
+# --- the 2025 grouped-pool PnL-drawdown trigger (BYB-8) ------------------------------------
+
+
+def test_byb8_pnl_drawdown_adl(linear: mc.Policy) -> None:
+    """BYB-8 [ALERT]: A, B, C share a pool whose 8-hour maximum balance is 1,000,000 USDT; A's
+    positions lose 350,000: pnlRatio = −350,000/1,000,000 = −0.35 < −0.3 with the balance
+    (1,000,000) above the threshold (1 in the example, 10,000 in the 2025-09-13 sample both
+    pass), so ADL is triggered; counterparties absorb 350,000 − 0.3 × 1,000,000 = 50,000.
+    The stop ratio −0.25 is not reached."""
+    check = pnl_drawdown_adl(
+        linear.spec, "BTCUSDT", balance=1_000_000, max_balance=1_000_000, pnl=-350_000, max_pnl=0
+    )
+    assert check.pnl_ratio == D("-0.35")
+    assert check.triggered and not check.stopped
+    assert check.adl_loss == D(50000)
+
+
+def test_drawdown_adl_threshold_and_stop(linear: mc.Policy) -> None:
+    """[ALERT] the drawdown trigger needs balance > adlTriggerThreshold (10,000): a pool of
+    5,000 with the same −0.35 drawdown is not triggered; a balance <= 0 triggers pool-equity
+    ADL whatever the ratio; a ratio of −0.2 > −0.25 stops ADL and leaves no loss for it."""
+    spec = linear.spec
+    low = pnl_drawdown_adl(spec, "BTCUSDT", balance=5000, max_balance=10**6, pnl=-350000, max_pnl=0)
+    assert not low.triggered
+    empty = pnl_drawdown_adl(spec, "BTCUSDT", balance=0, max_balance=10**6, pnl=0, max_pnl=0)
+    assert empty.triggered
+    recovered = pnl_drawdown_adl(
+        spec, "BTCUSDT", balance=10**6, max_balance=10**6, pnl=-200000, max_pnl=0
+    )
+    assert recovered.stopped and not recovered.triggered and recovered.adl_loss == 0
+
+
+def test_drawdown_adl_rejects_bad_input(linear: mc.Policy) -> None:
+    with pytest.raises(mc.InvalidInputError, match="max_balance: must be > 0"):
+        pnl_drawdown_adl(linear.spec, "BTCUSDT", balance=1, max_balance=0, pnl=0, max_pnl=0)
+    with pytest.raises(mc.InvalidInputError, match="unknown symbol 'XRPUSDT'"):
+        pnl_drawdown_adl(linear.spec, "XRPUSDT", balance=1, max_balance=1, pnl=0, max_pnl=0)
+
+
+# --- bad parameters ------------------------------------------------------------------------
+
+
+def _variant(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "variant.toml"
+    path.write_text(f'name = "bybit-variant"\nextends = "bybit-linear"\n{body}', encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (
+            "[parameters]\nadl_insurance_pnl_ratio = 0.3\n",
+            "parameters.adl_insurance_pnl_ratio: must be a drawdown ratio between -1 and 0, "
+            "got 0.3",
+        ),
+        (
+            "[parameters]\nadl_stop_ratio = -0.5\n",
+            "parameters.adl_stop_ratio: must lie between adl_insurance_pnl_ratio (-0.3) and 0, "
+            "got -0.5; ADL stops once the drawdown has recovered past its trigger",
+        ),
+        (
+            '[parameters]\nadl_trigger_threshold = "lots"\n',
+            "parameters.adl_trigger_threshold: expected a number, got the string 'lots'",
+        ),
+        (
+            "[markets.BTCUSDT.parameters]\nadl_trigger_threshold = -1\n",
+            "markets.BTCUSDT.parameters.adl_trigger_threshold: must be >= 0, got -1",
+        ),
+    ],
+)
+def test_bad_parameters_are_reported_when_the_policy_loads(
+    tmp_path: Path, body: str, problem: str
+) -> None:
+    path = _variant(tmp_path, body)
+    with pytest.raises(mc.PolicyError) as error:
+        mc.load_policy(path)
+    assert error.value.problems == [f"{path.resolve()}: {problem}"]
+
+
+def test_a_missing_parameter_is_reported(tmp_path: Path) -> None:
+    shipped = Path(__file__).parents[1] / "policies" / "bybit-linear.toml"
+    text = shipped.read_text(encoding="utf-8").replace("adl_trigger_threshold = 10000\n", "")
+    path = tmp_path / "missing.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(mc.PolicyError) as error:
+        mc.load_policy(path)
+    assert error.value.problems == [
+        f"{path.resolve()}: parameters.adl_trigger_threshold: required by the bybit plugin"
+    ]
+
+
+# --- laws ----------------------------------------------------------------------------------
+
+entries = decimals_between(1000, 200000, 1)
+sizes = decimals_between("0.001", 40, 3)
+leverages = st.sampled_from([D(2), D(5), D(10), D(20), D(25), D(50), D(100)])
+sides = st.sampled_from(["long", "short"])
+
+
+@given(side=sides, entry=entries, size=sizes, leverage=leverages)
+def test_equity_at_the_liquidation_price_is_the_maintenance_margin_at_entry(
+    linear: mc.Policy, side: str, entry: Decimal, size: Decimal, leverage: Decimal
+) -> None:
+    """[LP]: at the LP, margin + PnL equals MM measured at the entry price."""
+    account = isolated("BTCUSDT", side, size, entry, leverage=leverage)
+    lp = linear.liquidation_price(account, "BTCUSDT")
+    assume(lp is not None)
+    assert lp is not None
+    sign = 1 if side == "long" else -1
+    equity = linear.isolated_margin(account.positions[0]) + sign * size * (lp - entry)
+    mm_entry = linear.maintenance_margin(account, "BTCUSDT", marks={"BTCUSDT": entry})
+    assert abs(equity - mm_entry) <= D("1e-30") * size * entry
+
+
+@given(side=sides, entry=entries, size=sizes, leverage=leverages)
+def test_bankruptcy_lies_beyond_liquidation(
+    linear: mc.Policy, side: str, entry: Decimal, size: Decimal, leverage: Decimal
+) -> None:
+    """[ADL]/[LP]: the bankruptcy price (0 % margin) is beyond the liquidation price, even
+    after its rounding to the tick (MM/size = entry × 0.5 % >= 5 > one 0.1 tick here)."""
+    account = isolated("BTCUSDT", side, size, entry, leverage=leverage)
+    lp = linear.liquidation_price(account, "BTCUSDT")
+    bp = linear.bankruptcy_price(account, "BTCUSDT")
+    assume(lp is not None and bp is not None)
+    assert lp is not None and bp is not None
+    assert (bp < lp) if side == "long" else (bp > lp)
+
+
+@given(
+    side=sides, entry=entries, size=sizes, leverage=leverages, extra=decimals_between(0, 10**5, 2)
+)
+def test_more_margin_never_liquidates_earlier(
+    linear: mc.Policy, side: str, entry: Decimal, size: Decimal, leverage: Decimal, extra: Decimal
+) -> None:
+    base = linear.isolated_margin(mc.Position("BTCUSDT", side, size, entry, leverage=leverage))
+    less = isolated("BTCUSDT", side, size, entry, margin=base)
+    more = isolated("BTCUSDT", side, size, entry, margin=base + extra)
+    lp_less = linear.liquidation_price(less, "BTCUSDT")
+    lp_more = linear.liquidation_price(more, "BTCUSDT")
+    if side == "long":
+        assert lp_less is not None
+        assert lp_more is None or lp_more <= lp_less
+    else:
+        assert lp_less is not None and lp_more is not None and lp_more >= lp_less
+
+
+@given(size=decimals_between(51, 150, 3), drop=decimals_between("0.01", "0.2", 3))
+def test_the_fill_or_kill_leaves_a_compliant_pool_in_a_lower_tier(
+    linear: mc.Policy, size: Decimal, drop: Decimal
+) -> None:
+    """[PROC]: when a FillOrKill is sent, closing it at the mark leaves the pool with a margin
+    balance above its maintenance margin, in a lower tier than before, and never closes the
+    whole position. Long SIZE BTC @ 40,000 at 20x (riskId 2 or 3), mark 40,000 × (1 − drop)."""
+    mark = 40000 * (1 - drop)
+    account = isolated("BTCUSDT", "long", size, 40000, leverage=20)
+    (pool,) = linear.pools(account, marks={"BTCUSDT": mark})
+    assume(pool.margin_balance <= pool.maintenance_margin)
+    action = linear.liquidation_action(pool, 0)
+    if isinstance(action, Reduce):
+        assert action.order_type == "fok" and 0 < action.size < size
+        left = size - action.size
+        realised = action.size * (mark - 40000)
+        after = isolated("BTCUSDT", "long", left, 40000, margin=2000 * size + realised)
+        (rest,) = linear.pools(after, marks={"BTCUSDT": mark})
+        assert rest.margin_balance > rest.maintenance_margin
+        tiers = linear.risk(account, marks={"BTCUSDT": mark})[0].tier
+        assert linear.risk(after, marks={"BTCUSDT": mark})[0].tier < tiers
+    else:
+        assert action == Takeover("BTCUSDT", "long", size, 40000 - 2000)
+
+
+# --- the engine ----------------------------------------------------------------------------
+
+
+def test_engine_fill_or_kill_then_takeover_with_surplus_and_loss_to_the_fund() -> None:
+    """The procedure and the fund played by the engine, under a variant with `[adl] fee =
+    "none"` (the engine cannot charge ADL's maker fee yet; no ADL happens here).
+
+    Trader: isolated long 100 BTC @ 40,000 at 20x (margin 200,000); the book fills at the mark
+    less 0.1 %; the fund holds 100,000.
+    Step 1, mark 38,200 (see test_higher_tier_first_fills_or_kills_down_to_a_lower_tier): a
+    FillOrKill of 47.644 BTC fills at 38,200 × 0.999 = 38,161.8 (above its 38,000 limit);
+    realised 47.644 × (38,161.8 − 40,000) = −87,579.2008; margin 112,420.7992. The rest,
+    52.356 BTC, worth 1,999,999.2 (riskId 1, MM 9,999.996), has margin balance 112,420.7992 −
+    52.356 × 1,800 = 18,179.9992 > MM: the liquidation stops.
+    Step 2, mark 37,500: margin balance 112,420.7992 − 52.356 × 2,500 < 0; lowest tier:
+    takeover at the bankruptcy price 40,000 − 112,420.7992/52.356 = 37,852.7619, rounded up
+    to 37,852.8. The trader realises 52.356 × (−2,147.2) = −112,418.8032 and keeps 1.996 (the
+    rounding). The fund sells at 37,500 × 0.999 = 37,462.5, losing 52.356 × 390.3 =
+    20,434.5468: 100,000 → 79,565.4532. No separate liquidation fee is charged."""
+    policy = mc.load_policy(DATA / "bybit-linear-engine.toml")
+    trader = mc.Position("BTCUSDT", "long", 100, 40000, "isolated", leverage=20)
+    outcome = policy.simulate(
+        mc.Scenario(
+            {"trader": mc.Account(0, [trader])},
+            [
+                mc.Step("open", {"BTCUSDT": D(40000)}),
+                mc.Step("drop", {"BTCUSDT": D(38200)}),
+                mc.Step("gap", {"BTCUSDT": D(37500)}),
+            ],
+            mc.MarkFill(slippage="0.001"),
+            insurance_fund=100000,
+        )
+    )
+    assert outcome.liquidations == (
+        Liquidation(1, "trader", "BTCUSDT", "long", D("47.644"), D("38161.8"), "order"),
+        Liquidation(2, "trader", "BTCUSDT", "long", D("52.356"), D("37852.8"), "takeover"),
+    )
+    assert outcome.fund_path == (D(100000), D(100000), D("79565.4532"))
+    assert outcome.balance("trader") == D("1.996")
+    assert outcome.debt("trader") == 0 and outcome.adl == ()
+    assert outcome.ledger.balance(lg.FEES) == 0
+    assert outcome.ledger.total() == 0
+
+
+def test_policies_carry_their_provenance(linear: mc.Policy, inverse: mc.Policy) -> None:
+    """Every policy names its venue, the date of its parameters and its sources; the inverse
+    markets are 1 USD contracts settled in the coin."""
+    for policy in (linear, inverse):
+        assert policy.venue == "Bybit" and policy.parameters_date == "2025-09-13"
+        assert policy.sources and all(s.url.startswith("https://") for s in policy.sources)
+    btcusd = inverse.markets["BTCUSD"]
+    assert (btcusd.contract_type, btcusd.contract_size, btcusd.settlement_currency) == (
+        "inverse",
+        1,
+        "BTC",
+    )
+    assert sorted(linear.markets) == ["BTCUSDT", "ETHUSDT", "SOLUSDT"]

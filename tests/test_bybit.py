@@ -456,7 +456,9 @@ def test_equity_at_the_liquidation_price_is_the_maintenance_margin_at_entry(
     assume(lp is not None)
     assert lp is not None
     sign = 1 if side == "long" else -1
-    equity = linear.isolated_margin(account.positions[0]) + sign * size * (lp - entry)
+    with localcontext() as ctx:  # the law's own arithmetic at margincall's 50 digits
+        ctx.prec = 50
+        equity = linear.isolated_margin(account.positions[0]) + sign * size * (lp - entry)
     mm_entry = linear.maintenance_margin(account, "BTCUSDT", marks={"BTCUSDT": entry})
     assert abs(equity - mm_entry) <= D("1e-30") * size * entry
 

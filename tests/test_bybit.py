@@ -524,8 +524,7 @@ def test_the_fill_or_kill_leaves_a_compliant_pool_in_a_lower_tier(
 
 
 def test_engine_fill_or_kill_then_takeover_with_surplus_and_loss_to_the_fund() -> None:
-    """The procedure and the fund played by the engine, under a variant with `[adl] fee =
-    "none"` (the engine cannot charge ADL's maker fee yet; no ADL happens here).
+    """The procedure and the fund played by the engine (no ADL happens here).
 
     Trader: isolated long 100 BTC @ 40,000 at 20x (margin 200,000); the book fills at the mark
     less 0.1 %; the fund holds 100,000.
@@ -539,7 +538,7 @@ def test_engine_fill_or_kill_then_takeover_with_surplus_and_loss_to_the_fund() -
     to 37,852.8. The trader realises 52.356 × (−2,147.2) = −112,418.8032 and keeps 1.996 (the
     rounding). The fund sells at 37,500 × 0.999 = 37,462.5, losing 52.356 × 390.3 =
     20,434.5468: 100,000 → 79,565.4532. No separate liquidation fee is charged."""
-    policy = mc.load_policy(DATA / "bybit-linear-engine.toml")
+    policy = mc.load_policy("bybit-linear")
     trader = mc.Position("BTCUSDT", "long", 100, 40000, "isolated", leverage=20)
     outcome = policy.simulate(
         mc.Scenario(

@@ -126,8 +126,9 @@ def margincall_check_config(config: PolicySpec) -> list[str]:
             continue
         number = _number(value)
         if number is None or not _fund_drop_ok(key, number):
-            problems.append(f"parameters.{key}: must be {meaning}, got {value!r}")
-    return problems
+            shown = value if isinstance(value, Decimal) else repr(value)
+            problems.append(f"parameters.{key}: must be {meaning}, got {shown}")
+    return list(dict.fromkeys(problems))  # a [parameters] value is reported once, not per market
 
 
 # --- margin -------------------------------------------------------------------------------

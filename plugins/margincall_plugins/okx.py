@@ -44,7 +44,7 @@ pro-rata clawback. OKX's own rules, here:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from margincall import hookimpl
@@ -89,19 +89,12 @@ def _number(value: Parameter | None) -> Decimal | None:
     return value if isinstance(value, Decimal) else None
 
 
-FUND_DROP_CHECKS: tuple[tuple[str, str], ...] = (
-    ("adl_fund_drop_rate", "a fraction above 0 and below 1"),
-    ("adl_fund_drop_window_hours", "a number of hours above 0"),
-    ("adl_fund_drop_minimum", "an amount >= 0"),
+FUND_DROP_CHECKS: tuple[tuple[str, str, Callable[[Decimal], bool]], ...] = (
+    ("adl_fund_drop_rate", "a fraction above 0 and below 1", lambda v: ZERO < v < 1),
+    ("adl_fund_drop_window_hours", "a number of hours above 0", lambda v: v > 0),
+    ("adl_fund_drop_minimum", "an amount >= 0", lambda v: v >= 0),
 )
-
-
-def _fund_drop_ok(key: str, value: Decimal) -> bool:
-    if key == "adl_fund_drop_rate":
-        return ZERO < value < 1
-    if key == "adl_fund_drop_window_hours":
-        return value > 0
-    return value >= 0
+"""The fund-drop ADL trigger's parameters: key, what it must be, and the check."""
 
 
 @hookimpl
@@ -119,13 +112,13 @@ def margincall_check_config(config: PolicySpec) -> list[str]:
                 f"{_where(config, 'tier_unit', symbol)}: the okx plugin reads position tiers "
                 f"bounded in contracts; must be {TIER_UNIT!r}, got {unit!r}"
             )
-    for key, meaning in FUND_DROP_CHECKS:
+    for key, meaning, valid in FUND_DROP_CHECKS:
         value = config.parameter(key)
         if value is None:
             problems.append(f"parameters.{key}: required by the okx plugin ({meaning})")
             continue
         number = _number(value)
-        if number is None or not _fund_drop_ok(key, number):
+        if number is None or not valid(number):
             shown = value if isinstance(value, Decimal) else repr(value)
             problems.append(f"parameters.{key}: must be {meaning}, got {shown}")
     return list(dict.fromkeys(problems))  # a [parameters] value is reported once, not per market

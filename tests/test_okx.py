@@ -65,7 +65,9 @@ def futures_2020() -> mc.Policy:
 
 
 def isolated(size: object, entry: object, margin: object, side: str = "long") -> mc.Account:
-    return mc.Account(0, [mc.Position("BTCUSDT", side, size, entry, "isolated", margin=margin)])  # type: ignore[arg-type]
+    return mc.Account(
+        0, [mc.Position("BTC-USDT-SWAP", side, size, entry, "isolated", margin=margin)]
+    )  # type: ignore[arg-type]
 
 
 # --- OKX-1 and OKX-3: margin ratio, trigger, initial margin --------------------------------
@@ -75,9 +77,12 @@ def test_okx3_initial_margin(futures_2020: mc.Policy) -> None:
     """OKX-3 [2020]: "a 10x long position of futures contract that is worth 1 BTC, the number
     of contracts opened is 1 BTC/0.0001BTC=10,000. Initial Margin = Face Value x Number of
     Contracts x Average Position Price / Leverage = 0.0001 x 10000 x 10,000 / 10 = 1000"."""
-    position = mc.Position("BTCUSDT", "long", 10000, 10000, "isolated", leverage=10)
+    position = mc.Position("BTC-USDT-SWAP", "long", 10000, 10000, "isolated", leverage=10)
     account = mc.Account(0, [position])
-    assert futures_2020.initial_margin(account, "BTCUSDT", marks={"BTCUSDT": 10000}) == 1000
+    assert (
+        futures_2020.initial_margin(account, "BTC-USDT-SWAP", marks={"BTC-USDT-SWAP": 10000})
+        == 1000
+    )
     assert futures_2020.isolated_margin(position) == 1000
 
 
@@ -87,13 +92,13 @@ def test_okx1_margin_ratio_breach(futures_2020: mc.Policy) -> None:
     ratio = (1,000 − 990) / 9,010 = 0.111 % < 1.575 %: "liquidation will be triggered".
     Tier 3 holds (5,500, 10,500] contracts, so the requirement is 9,010 × 1.575 % = 141.9075."""
     account = isolated(10000, 10000, 1000)
-    marks = {"BTCUSDT": D(9010)}
-    health = futures_2020.health(account, "BTCUSDT", marks=marks)
+    marks = {"BTC-USDT-SWAP": D(9010)}
+    health = futures_2020.health(account, "BTC-USDT-SWAP", marks=marks)
     value = D("0.0001") * 10000 * 9010
     assert health.margin_balance == 1000 - 990
     assert exact(f"{health.margin_balance}/{value}") == exact("10/9010")  # 0.111 %
     assert health.maintenance_margin == value * D("0.01575") == D("141.9075")
-    assert futures_2020.is_liquidatable(account, "BTCUSDT", marks=marks)
+    assert futures_2020.is_liquidatable(account, "BTC-USDT-SWAP", marks=marks)
     (row,) = futures_2020.risk(account, marks=marks)
     assert row.maintenance_margin_rate == D("0.015") + FEE
 
@@ -105,10 +110,10 @@ def test_okx1_liquidation_and_bankruptcy_price(futures_2020: mc.Policy) -> None:
     9,010 as "triggered" requires. The bankruptcy price, where "all margins are lost", is
     E − M/q = 9,000."""
     account = isolated(10000, 10000, 1000)
-    lp = futures_2020.liquidation_price(account, "BTCUSDT")
+    lp = futures_2020.liquidation_price(account, "BTC-USDT-SWAP")
     assert lp == exact("9000/0.98425")
     assert lp is not None and lp.quantize(D("0.01")) == D("9144.02")
-    assert futures_2020.bankruptcy_price(account, "BTCUSDT") == 9000
+    assert futures_2020.bankruptcy_price(account, "BTC-USDT-SWAP") == 9000
 
 
 # --- tiers: contract counts, step model ------------------------------------------------------
@@ -118,7 +123,7 @@ def test_shipped_btc_tiers_follow_the_2020_rule(swap: mc.Policy) -> None:
     """[2020] BTC-USDT: tier 1 up to 500 contracts at MMR 0.5 % and minimum IMR 1 % (100x),
     5,000 contracts more per tier; [TIERS] +0.5 % MMR per tier. So tier 3 is (5,500, 10,500]
     at 1.5 %; its 33x is margincall's derived IMR = 2 × MMR (1 / 3 % = 33.3)."""
-    tiers = swap.markets["BTCUSDT"].tiers
+    tiers = swap.markets["BTC-USDT-SWAP"].tiers
     assert (tiers[0].max_notional, tiers[0].maintenance_margin_rate) == (500, D("0.005"))
     assert tiers[0].max_leverage == 100
     third = tiers[2]
@@ -128,12 +133,15 @@ def test_shipped_btc_tiers_follow_the_2020_rule(swap: mc.Policy) -> None:
 
 
 def test_aliases_name_the_swaps(swap: mc.Policy) -> None:
-    """The bundled scenarios' BTCUSDT, ETHUSDT, SOLUSDT are OKX's BTC-, ETH-, SOL-USDT-SWAP, one
-    contract worth 0.01 BTC ([2020] specification table; OKX's ctVal), 0.1 ETH, 1 SOL."""
-    assert swap.market("BTCUSDT").contract_size == D("0.01")
-    assert swap.market("ETHUSDT").contract_size == D("0.1")
+    """A scenario's positions are in base units, so only SOL-USDT-SWAP (one contract = 1 SOL)
+    can stand for the bundled scenarios' SOLUSDT; BTC-USDT-SWAP (0.01 BTC, [2020]
+    specification table; OKX's ctVal) and ETH-USDT-SWAP (0.1 ETH) cannot."""
+    assert swap.market("BTC-USDT-SWAP").contract_size == D("0.01")
+    assert swap.market("ETH-USDT-SWAP").contract_size == D("0.1")
     assert swap.market("SOLUSDT").contract_size == 1
-    assert swap.market("BTC-USDT-SWAP").tiers == swap.market("BTCUSDT").tiers
+    assert swap.market("SOL-USDT-SWAP").tiers == swap.market("SOLUSDT").tiers
+    with pytest.raises(mc.InvalidInputError, match="unknown symbol 'BTCUSDT'"):
+        swap.market("BTCUSDT")
 
 
 def _mm(policy: mc.Policy, size: int, price: int) -> Decimal:
@@ -163,10 +171,10 @@ def test_cross_long_liquidation_price(swap: mc.Policy) -> None:
     """Cross, one position: wallet 2,000, long 100 contracts (1 BTC) at 60,000, tier 1
     (0.5 % + 0.075 %): 2,000 + (P − 60,000) = P × 0.575 %, LP = 58,000 / 0.99425;
     BP = 60,000 − 2,000 = 58,000."""
-    account = mc.Account(2000, [mc.Position("BTCUSDT", "long", 100, 60000)])
-    marks = {"BTCUSDT": D(60000)}
-    assert swap.liquidation_price(account, "BTCUSDT", marks=marks) == exact("58000/0.99425")
-    assert swap.bankruptcy_price(account, "BTCUSDT", marks=marks) == 58000
+    account = mc.Account(2000, [mc.Position("BTC-USDT-SWAP", "long", 100, 60000)])
+    marks = {"BTC-USDT-SWAP": D(60000)}
+    assert swap.liquidation_price(account, "BTC-USDT-SWAP", marks=marks) == exact("58000/0.99425")
+    assert swap.bankruptcy_price(account, "BTC-USDT-SWAP", marks=marks) == 58000
 
 
 def test_isolated_short_liquidation_price(swap: mc.Policy) -> None:
@@ -185,18 +193,20 @@ def test_trigger_at_mmr_plus_fee(swap: mc.Policy) -> None:
     margin balance (to 50 digits), one tick (0.1) below the pool is liquidated, one above not."""
     account = isolated(100, 60000, 1000)
     lp = exact("59000/0.99425")
-    assert swap.liquidation_price(account, "BTCUSDT") == lp
-    ratio = swap.margin_ratio(account, "BTCUSDT", marks={"BTCUSDT": lp})
+    assert swap.liquidation_price(account, "BTC-USDT-SWAP") == lp
+    ratio = swap.margin_ratio(account, "BTC-USDT-SWAP", marks={"BTC-USDT-SWAP": lp})
     assert ratio is not None and abs(ratio - 1) < D("1e-40")
-    assert swap.is_liquidatable(account, "BTCUSDT", marks={"BTCUSDT": lp - D("0.1")})
-    assert not swap.is_liquidatable(account, "BTCUSDT", marks={"BTCUSDT": lp + D("0.1")})
+    assert swap.is_liquidatable(account, "BTC-USDT-SWAP", marks={"BTC-USDT-SWAP": lp - D("0.1")})
+    assert not swap.is_liquidatable(
+        account, "BTC-USDT-SWAP", marks={"BTC-USDT-SWAP": lp + D("0.1")}
+    )
 
 
 # --- procedure -------------------------------------------------------------------------------
 
 
 def _pool(policy: mc.Policy, account: mc.Account, mark: int) -> mc.waterfall.Pool:
-    (pool,) = policy.pools(account, marks={"BTCUSDT": D(mark)})
+    (pool,) = policy.pools(account, marks={"BTC-USDT-SWAP": D(mark)})
     assert pool.margin_balance <= pool.maintenance_margin  # in liquidation
     return pool
 
@@ -210,7 +220,9 @@ def test_okx2_partial_liquidation_down_to_tier_1() -> None:
     policy = mc.load_policy(DATA / "okx-2-tiers.toml")
     pool = _pool(policy, isolated(15000, 60000, 300000), 59000)
     assert pool.maintenance_margin == D("183637.5")
-    assert policy.liquidation_action(pool, 0) == Reduce("BTCUSDT", "long", D(13000), "market", None)
+    assert policy.liquidation_action(pool, 0) == Reduce(
+        "BTC-USDT-SWAP", "long", D(13000), "market", None
+    )
 
 
 def test_below_tier_1_requirement_is_taken_over_whole() -> None:
@@ -220,7 +232,9 @@ def test_below_tier_1_requirement_is_taken_over_whole() -> None:
     60,000 − 300,000 / 150 = 58,000 and taken over."""
     policy = mc.load_policy(DATA / "okx-2-tiers.toml")
     pool = _pool(policy, isolated(15000, 60000, 300000), 58100)
-    assert policy.liquidation_action(pool, 0) == Takeover("BTCUSDT", "long", D(15000), D(58000))
+    assert policy.liquidation_action(pool, 0) == Takeover(
+        "BTC-USDT-SWAP", "long", D(15000), D(58000)
+    )
 
 
 def test_tier_2_position_is_taken_over_whole(swap: mc.Policy) -> None:
@@ -229,7 +243,7 @@ def test_tier_2_position_is_taken_over_whole(swap: mc.Policy) -> None:
     with 30,000; mark 57,100 leaves 1,000 < 571,000 × 1.075 %: taken over whole at
     60,000 − 30,000 / 10 = 57,000."""
     pool = _pool(swap, isolated(1000, 60000, 30000), 57100)
-    assert swap.liquidation_action(pool, 0) == Takeover("BTCUSDT", "long", D(1000), D(57000))
+    assert swap.liquidation_action(pool, 0) == Takeover("BTC-USDT-SWAP", "long", D(1000), D(57000))
 
 
 def test_reduction_is_tried_once_then_takeover() -> None:
@@ -237,13 +251,15 @@ def test_reduction_is_tried_once_then_takeover() -> None:
     one step margincall takes it over (attempt 1) rather than reduce again."""
     policy = mc.load_policy(DATA / "okx-2-tiers.toml")
     pool = _pool(policy, isolated(15000, 60000, 300000), 59000)
-    assert policy.liquidation_action(pool, 1) == Takeover("BTCUSDT", "long", D(15000), D(58000))
+    assert policy.liquidation_action(pool, 1) == Takeover(
+        "BTC-USDT-SWAP", "long", D(15000), D(58000)
+    )
 
 
 def test_clearance_fee_on_the_amount_liquidated(swap: mc.Policy) -> None:
     """[2020] liquidation fee rate 0.075 %, on what is liquidated: 13,000 contracts of 0.01 BTC
     at 59,000 = 7,670,000; fee 5,752.5."""
-    assert swap.liquidation_fee("BTCUSDT", D(13000), D(59000)) == D("5752.5")
+    assert swap.liquidation_fee("BTC-USDT-SWAP", D(13000), D(59000)) == D("5752.5")
 
 
 # --- ADL ----------------------------------------------------------------------------------
@@ -252,7 +268,7 @@ def test_clearance_fee_on_the_amount_liquidated(swap: mc.Policy) -> None:
 def _candidate(key: str, side: str, mark: str, wallet: str, upnl: str) -> AdlCandidate:
     return AdlCandidate(
         key=key,
-        symbol="BTCUSDT",
+        symbol="BTC-USDT-SWAP",
         side=side,  # type: ignore[arg-type]
         size=D(100),
         entry_price=D(60000),
@@ -318,14 +334,14 @@ def test_policies_carry_their_provenance(swap: mc.Policy, clawback: mc.Policy) -
 
 
 def _okx5_scenario(fund: int) -> mc.Scenario:
-    trader = mc.Position("BTCUSDT", "long", 100, 60000, "isolated", leverage=10)
+    trader = mc.Position("BTC-USDT-SWAP", "long", 100, 60000, "isolated", leverage=10)
     return mc.Scenario(
         {
-            "a": mc.Account(10000, [mc.Position("BTCUSDT", "short", 100, 61000)]),
-            "b": mc.Account(5000, [mc.Position("BTCUSDT", "short", 50, 61000)]),
+            "a": mc.Account(10000, [mc.Position("BTC-USDT-SWAP", "short", 100, 61000)]),
+            "b": mc.Account(5000, [mc.Position("BTC-USDT-SWAP", "short", 50, 61000)]),
             "trader": mc.Account(0, [trader]),
         },
-        [{"BTCUSDT": 60000}, {"BTCUSDT": 51000}],
+        [{"BTC-USDT-SWAP": 60000}, {"BTC-USDT-SWAP": 51000}],
         mc.MarkFill(slippage="0.002"),
         insurance_fund=fund,
     )
@@ -346,7 +362,7 @@ def test_okx5_clawback_rate_is_deficit_beyond_the_fund_over_net_profits(
     b: 5,000 + 5,000 − 700)."""
     outcome = clawback.simulate(_okx5_scenario(1002))
     assert outcome.liquidations == (
-        Liquidation(1, "trader", "BTCUSDT", "long", D(100), D(54000), "takeover"),
+        Liquidation(1, "trader", "BTC-USDT-SWAP", "long", D(100), D(54000), "takeover"),
     )
     assert outcome.clawback_paid("a") == 1400 and outcome.clawback_paid("b") == 700
     rate = exact("2100/13500")
@@ -379,21 +395,21 @@ def test_engine_reduces_to_tier_1_and_the_fee_feeds_the_fund(clawback: mc.Policy
     Realised 55 × (57,742.2 − 60,000) = −124,179; clearance fee 55 × 57,742.2 × 0.075 % =
     2,381.86575, to the fund (1,000 → 3,381.86575). Margin left 53,439.13425; the 500
     contracts (tier 1) need 289,000 × 0.575 % = 1,661.75 against 53,439.13425 − 11,000: done."""
-    trader = mc.Position("BTCUSDT", "long", 6000, 60000, "isolated", leverage=20)
+    trader = mc.Position("BTC-USDT-SWAP", "long", 6000, 60000, "isolated", leverage=20)
     outcome = clawback.simulate(
         mc.Scenario(
             {"trader": mc.Account(0, [trader])},
-            [{"BTCUSDT": 60000}, {"BTCUSDT": 57800}],
+            [{"BTC-USDT-SWAP": 60000}, {"BTC-USDT-SWAP": 57800}],
             mc.MarkFill(slippage="0.001"),
             insurance_fund=1000,
         )
     )
     assert outcome.liquidations == (
-        Liquidation(1, "trader", "BTCUSDT", "long", D(5500), D("57742.2"), "order"),
+        Liquidation(1, "trader", "BTC-USDT-SWAP", "long", D(5500), D("57742.2"), "order"),
     )
-    assert outcome.open_positions["trader"] == (("BTCUSDT", "long", D(500)),)
+    assert outcome.open_positions["trader"] == (("BTC-USDT-SWAP", "long", D(500)),)
     assert outcome.insurance_fund == D("3381.86575")
-    margin = outcome.ledger.balance(lg.isolated_margin("trader", "BTCUSDT", "long"))
+    margin = outcome.ledger.balance(lg.isolated_margin("trader", "BTC-USDT-SWAP", "long"))
     assert margin == D("53439.13425")
     assert outcome.ledger.total() == 0
 
@@ -419,8 +435,8 @@ def test_equity_at_the_liquidation_price_is_the_requirement(
 ) -> None:
     """At LP, margin + PnL = value × (tier rate + fee), the tier fixed by the contract count."""
     swap = mc.load_policy("okx-swap")
-    position = mc.Position("BTCUSDT", side, size, entry, "isolated", leverage=leverage)  # type: ignore[arg-type]
-    lp = swap.liquidation_price(mc.Account(0, [position]), "BTCUSDT")
+    position = mc.Position("BTC-USDT-SWAP", side, size, entry, "isolated", leverage=leverage)  # type: ignore[arg-type]
+    lp = swap.liquidation_price(mc.Account(0, [position]), "BTC-USDT-SWAP")
     if lp is None:
         return
     q = D(size) * D("0.01")
@@ -438,10 +454,10 @@ def test_bankruptcy_lies_beyond_liquidation(
     swap = mc.load_policy("okx-swap")
     account = mc.Account(
         0,
-        [mc.Position("BTCUSDT", side, size, entry, "isolated", leverage=leverage)],  # type: ignore[arg-type]
+        [mc.Position("BTC-USDT-SWAP", side, size, entry, "isolated", leverage=leverage)],  # type: ignore[arg-type]
     )
-    lp = swap.liquidation_price(account, "BTCUSDT")
-    bp = swap.bankruptcy_price(account, "BTCUSDT")
+    lp = swap.liquidation_price(account, "BTC-USDT-SWAP")
+    bp = swap.bankruptcy_price(account, "BTC-USDT-SWAP")
     assert lp is not None and bp is not None
     assert (bp < lp) if side == "long" else (bp > lp)
 
@@ -451,11 +467,11 @@ def test_more_margin_never_liquidates_earlier(
     size: int, entry: int, leverage: int, extra: int
 ) -> None:
     swap = mc.load_policy("okx-swap")
-    base = mc.Position("BTCUSDT", "long", size, entry, "isolated", leverage=leverage)
+    base = mc.Position("BTC-USDT-SWAP", "long", size, entry, "isolated", leverage=leverage)
     margin = swap.isolated_margin(base)
-    more = mc.Position("BTCUSDT", "long", size, entry, "isolated", margin=margin + extra)
-    lp_base = swap.liquidation_price(mc.Account(0, [base]), "BTCUSDT")
-    lp_more = swap.liquidation_price(mc.Account(0, [more]), "BTCUSDT")
+    more = mc.Position("BTC-USDT-SWAP", "long", size, entry, "isolated", margin=margin + extra)
+    lp_base = swap.liquidation_price(mc.Account(0, [base]), "BTC-USDT-SWAP")
+    lp_more = swap.liquidation_price(mc.Account(0, [more]), "BTC-USDT-SWAP")
     assert lp_base is not None
     assert lp_more is None or lp_more <= lp_base
 
@@ -473,7 +489,7 @@ def test_partial_liquidation_leaves_exactly_the_tier_1_cap(size: int, permille: 
     margin = balance + D(size) * D("0.01") * (60000 - mark)
     pool = _pool(swap, isolated(size, 60000, margin), 50000)
     action = swap.liquidation_action(pool, 0)
-    assert action == Reduce("BTCUSDT", "long", D(size - 500), "market", None)
+    assert action == Reduce("BTC-USDT-SWAP", "long", D(size - 500), "market", None)
 
 
 # --- bad parameters --------------------------------------------------------------------------

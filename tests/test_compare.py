@@ -88,6 +88,9 @@ def test_a_failing_policy_is_reported_and_the_others_still_compare(
     comparison = compare(owe_money, ["binance-usdm", mc.load_policy(path)])
     failed = next(s for s in comparison.summaries if s.policy == "eth-only")
     assert failed.error is not None and "unknown symbol 'BTCUSDT'" in failed.error
+    table = comparison.to_table()
+    assert "eth-only cannot play it: unknown symbol 'BTCUSDT'" in table
+    assert max(len(line) for line in table.splitlines()[:6]) < 160  # the reason is not a cell
     assert [r.policy for r in comparison.rows] == ["binance-usdm"]
 
 

@@ -88,11 +88,17 @@ class Comparison:
             writer.writerow([str(getattr(row, f)) for f in fields])
         return out.getvalue()
 
+    def _errors(self) -> list[str]:
+        """Why each policy that could not play the scenario could not, below the summary."""
+        failed = [s for s in self.summaries if s.error is not None]
+        return ["", *(f"{s.policy} cannot play it: {s.error}" for s in failed)] if failed else []
+
     def to_markdown(self, *, accounts: bool = True) -> str:
         """The per-policy summary, then (with ``accounts``) the per-account rows, as markdown
         tables; money rounded to the cent for display."""
         lines = [f"Scenario: {self.scenario}", ""]
         lines += _markdown(SUMMARY_COLUMNS, [_summary_cells(s) for s in self.summaries])
+        lines += self._errors()
         if accounts:
             lines.append("")
             lines += _markdown(ROW_COLUMNS, [_row_cells(r) for r in self.rows])
@@ -104,6 +110,7 @@ class Comparison:
             f"Scenario: {self.scenario}",
             "",
             display.table(SUMMARY_COLUMNS, [_summary_cells(s) for s in self.summaries]),
+            *self._errors(),
         ]
         if accounts and self.rows:
             parts += ["", display.table(ROW_COLUMNS, [_row_cells(r) for r in self.rows])]
@@ -161,7 +168,7 @@ ROW_COLUMNS = [
 
 def _summary_cells(s: Summary) -> list[str]:
     if s.error is not None:
-        return [s.policy, f"error: {s.error}", *[""] * 7, s.parameters_date]
+        return [s.policy, "cannot play", *["-"] * 7, s.parameters_date]
     return [
         s.policy,
         str(s.accounts_liquidated),

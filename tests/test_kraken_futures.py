@@ -163,8 +163,11 @@ def test_step_two_assigns_the_rest_at_the_zero_equity_price(kraken: mc.Policy) -
 
 def epp(mark: int, liquidity: object, fund: int = 0) -> mc.Scenario:
     return mc.Scenario(
-        {"trader": mc.Account(0, [mc.Position("BTCUSDT", "long", D("1.76"), 50_000, "isolated",
-                                              leverage=10)])},
+        {
+            "trader": mc.Account(
+                0, [mc.Position("BTCUSDT", "long", D("1.76"), 50_000, "isolated", leverage=10)]
+            )
+        },
         [mc.Step("open", {"BTCUSDT": D(50_000)}), mc.Step("drop", {"BTCUSDT": D(mark)})],
         liquidity,  # type: ignore[arg-type]
         insurance_fund=fund,
@@ -295,8 +298,9 @@ def test_no_balance_ever_goes_negative_and_a_flat_account_pays_nothing(
     clawback stage)."""
     scenario = mc.Scenario(
         {
-            "trader": mc.Account(0, [mc.Position("BTCUSDT", "long", 2, 50_000, "isolated",
-                                                 leverage=leverage)]),
+            "trader": mc.Account(
+                0, [mc.Position("BTCUSDT", "long", 2, 50_000, "isolated", leverage=leverage)]
+            ),
             "flat": mc.Account(1_000, []),
         },
         [mc.Step("open", {"BTCUSDT": D(50_000)}), mc.Step("drop", {"BTCUSDT": 50_000 * drop})],

@@ -74,13 +74,10 @@ def hl() -> mc.Policy:
 
 
 @pytest.fixture(scope="module")
-def playable(tmp_path_factory: pytest.TempPathFactory) -> mc.Policy:
-    """hyperliquid with ADL at the bankruptcy price: today's engine refuses [adl] price =
-    "mark", so the procedure scenarios below (which never reach ADL) run under this variant,
-    which differs in that key only."""
-    path = tmp_path_factory.mktemp("hl") / "hl-playable.toml"
-    path.write_text('name = "hl-playable"\nextends = "hyperliquid"\n[adl]\nprice = "bankruptcy"\n')
-    return mc.load_policy(path)
+def playable() -> mc.Policy:
+    """hyperliquid itself: the engine plays its ADL at the mark (none of the procedure
+    scenarios below reaches ADL)."""
+    return mc.load_policy("hyperliquid")
 
 
 def variant(tmp_path: Path, body: str) -> mc.Policy:
@@ -320,14 +317,6 @@ def test_a_gap_is_the_vaults_loss_and_a_flat_account_pays_nothing(playable: mc.P
     assert outcome.insurance_fund == 14_910
     assert outcome.balance("flat") == 1_000
     assert outcome.ledger.total() == 0
-
-
-def test_the_engine_does_not_yet_play_adl_at_the_mark(hl: mc.Policy) -> None:
-    """[ADL] "closed at the previous mark price": the policy says so, and today's engine
-    refuses it rather than play another price."""
-    assert hl.spec.adl.price == "mark"
-    with pytest.raises(mc.MargincallError, match="ADL at the mark price"):
-        hl.simulate(drop(96_000))
 
 
 # --- ADL ranking -----------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 
 from margincall import hookimpl
 from margincall._compat import Traversable
@@ -137,9 +137,12 @@ def bankruptcy_quote_price(
     (+1 long, −1 short), entered at ``entry``, backed by ``collateral``. The quote it receives
     there, ``side × exposure × entry − collateral`` (a long sells for it; a short's is negative:
     it pays), is rounded toward +∞ in multiples of ``quantum``, so that closing at the rounded
-    price never needs an insurance-fund payment."""
+    price never needs an insurance-fund payment; the price is divided out with the rounding
+    in the same direction."""
     received = ((side * exposure * entry - collateral) / quantum).to_integral_value(ROUND_CEILING)
-    return side * received * quantum / exposure
+    with localcontext() as ctx:  # the division, too, rounds in the fund's favour
+        ctx.rounding = ROUND_CEILING if side > 0 else ROUND_FLOOR
+        return side * received * quantum / exposure
 
 
 @hookimpl

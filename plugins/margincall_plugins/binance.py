@@ -38,7 +38,7 @@ from margincall.mechanisms.procedure import largest_requirement, reduction_to_co
 from margincall.waterfall import AdlCandidate, LiquidationAction, Pool, Reduce
 from margincall_plugins import policy_folder
 
-POLICIES = ("binance-usdm.toml", "binance-usdm-chasing.toml")
+POLICIES = ("binance-usdm.toml", "binance-usdm-chasing.toml", "binance-coinm.toml")
 
 
 @hookimpl

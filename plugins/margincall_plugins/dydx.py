@@ -127,7 +127,7 @@ def margincall_check_config(config: PolicySpec) -> list[str]:
 
 @hookimpl
 def margincall_is_liquidatable(health: Health) -> bool:
-    return ZERO < health.maintenance_margin and health.margin_balance < health.maintenance_margin
+    return health.maintenance_margin > ZERO and health.margin_balance < health.maintenance_margin
 
 
 def bankruptcy_quote_price(

@@ -199,6 +199,9 @@ def test_a_plugin_checks_its_parameters_when_the_policy_loads(tmp_path: object) 
     assert spec.parameter("chunk", "BTCUSDT") == D("0.1")
     assert spec.parameter("chunk", "ETHUSDT") == D("0.2")
     assert spec.parameter("absent") is None
+    assert spec.number("chunk", "BTCUSDT") == D("0.1")
+    with pytest.raises(mc.PluginError, match=r"parameters\.absent: expected a number, got None"):
+        spec.number("absent")
 
 
 @pytest.mark.parametrize(("depth", "expected"), [("0.5", "takeover"), ("2", "order")])

@@ -90,13 +90,6 @@ def margincall_policy_files() -> Iterable[Traversable]:
 # --- parameters ---------------------------------------------------------------------------
 
 
-def _number(config: PolicySpec, key: str, symbol: str | None = None) -> Decimal:
-    """A numeric venue parameter, checked by margincall_check_config when the policy loaded."""
-    value = config.parameter(key, symbol)
-    assert isinstance(value, Decimal), f"{key} was checked when the policy loaded"
-    return value
-
-
 @hookimpl
 def margincall_check_config(config: PolicySpec) -> list[str]:
     problems: dict[str, str] = {}
@@ -288,12 +281,12 @@ def pnl_drawdown_adl(
     if peak <= 0:
         raise InvalidInputError(f"max_balance: must be > 0, got {peak}")
     drawdown = to_decimal(pnl, "pnl") - to_decimal(max_pnl, "max_pnl")
-    ratio = _number(config, ADL_RATIO, symbol)
+    ratio = config.number(ADL_RATIO, symbol)
     pnl_ratio = drawdown / peak
-    triggered = now <= 0 or (now > _number(config, ADL_THRESHOLD, symbol) and pnl_ratio < ratio)
+    triggered = now <= 0 or (now > config.number(ADL_THRESHOLD, symbol) and pnl_ratio < ratio)
     return DrawdownAdl(
         pnl_ratio=pnl_ratio,
         triggered=triggered,
-        stopped=pnl_ratio > _number(config, ADL_STOP, symbol),
+        stopped=pnl_ratio > config.number(ADL_STOP, symbol),
         adl_loss=max(ZERO, ratio * peak - drawdown),
     )

@@ -53,12 +53,6 @@ def margincall_policy_files() -> Iterable[Traversable]:
     return [folder / name for name in POLICIES]
 
 
-def _number(config: PolicySpec, key: str, symbol: str | None = None) -> Decimal:
-    value = config.parameter(key, symbol)
-    assert isinstance(value, Decimal)  # margincall_check_config
-    return value
-
-
 @hookimpl
 def margincall_check_config(config: PolicySpec) -> list[str]:
     problems = []
@@ -109,7 +103,7 @@ def coin_size(market: Market | MarketSpec, size: Decimal, entry_price: Decimal) 
 
 def maintenance_rate(config: PolicySpec, market: Market, size: Decimal, entry: Decimal) -> Decimal:
     """``base MM + size in coin × increase``."""
-    increase = _number(config, INCREASE, market.symbol)
+    increase = config.number(INCREASE, market.symbol)
     return market.tiers[0].maintenance_margin_rate + coin_size(market, size, entry) * increase
 
 
@@ -129,16 +123,16 @@ def margincall_initial_margin(
     """``value × (base IM + size in coin × increase)``; a position with a leverage defers."""
     if position.leverage is not None:
         return None
-    increase = _number(config, INCREASE, market.symbol)
+    increase = config.number(INCREASE, market.symbol)
     size = coin_size(market, position.size, position.entry_price)
-    return value * (_number(config, INITIAL, market.symbol) + size * increase)
+    return value * (config.number(INITIAL, market.symbol) + size * increase)
 
 
 def step_contracts(config: PolicySpec, target: PoolPosition) -> Decimal:
     """One liquidation step in contracts: ``liquidation_step_value`` of face value (inverse:
     200 contracts of 10 USD) or of notional at the mark (linear), up to whole lots."""
     market = target.market
-    face = _number(config, STEP)
+    face = config.number(STEP)
     per_contract = market.contract_size * (1 if market.inverse else target.mark_price)
     lots = (face / per_contract / market.lot_size).to_integral_value(ROUND_CEILING)
     return max(lots, Decimal(1)) * market.lot_size

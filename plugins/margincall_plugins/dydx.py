@@ -72,14 +72,6 @@ _RANGES: tuple[tuple[str, Decimal, bool, Decimal | None, bool], ...] = (
 )
 
 
-def _number(config: PolicySpec, key: str, symbol: str | None = None) -> Decimal:
-    """A parameter ``margincall_check_config`` has already checked to be a number."""
-    value = config.parameter(key, symbol)
-    if not isinstance(value, Decimal):  # unreachable once the policy loaded
-        raise TypeError(f"parameters.{key}: expected a number, got {value!r}")
-    return value
-
-
 def _problem(
     value: object, low: Decimal, inclusive: bool, high: Decimal | None, whole: bool
 ) -> str:
@@ -151,7 +143,7 @@ def margincall_bankruptcy_price(config: PolicySpec, problem: PriceProblem) -> Pr
     if solution.price is None or len(problem.legs) != 1 or problem.market.inverse:
         return solution
     (leg,) = problem.legs
-    quantum = _number(config, "quote_quantum", problem.market.symbol)
+    quantum = config.number("quote_quantum", problem.market.symbol)
     price = bankruptcy_quote_price(
         leg.sign, leg.exposure, leg.entry_price, problem.collateral, quantum
     )
@@ -187,8 +179,8 @@ def _fillable(config: PolicySpec, pool: Pool, target: PoolPosition) -> Decimal:
         target.tiers[0].maintenance_margin_rate,
         pool.margin_balance,
         pool.maintenance_margin,
-        _number(config, "bankruptcy_adjustment", symbol),
-        _number(config, "spread_to_maintenance_margin_ratio", symbol),
+        config.number("bankruptcy_adjustment", symbol),
+        config.number("spread_to_maintenance_margin_ratio", symbol),
     )
 
 
@@ -245,7 +237,7 @@ def pseudo_random_score(seed: int, candidate: AdlCandidate) -> Decimal:
 
 @hookimpl
 def margincall_adl_score(config: PolicySpec, candidate: AdlCandidate) -> Decimal:
-    seed = _number(config, "deleveraging_seed", candidate.symbol)
+    seed = config.number("deleveraging_seed", candidate.symbol)
     return pseudo_random_score(int(seed), candidate)
 
 
@@ -254,7 +246,7 @@ def margincall_adl_allocate(
     config: PolicySpec, ranked: tuple[AdlCandidate, ...], size: Decimal, price: Decimal
 ) -> tuple[AdlFill, ...]:
     symbol = ranked[0].symbol if ranked else None
-    limit = int(_number(config, "max_deleveraging_subaccounts_to_iterate", symbol))
+    limit = int(config.number("max_deleveraging_subaccounts_to_iterate", symbol))
     return default_adl.margincall_adl_allocate(ranked[:limit], size, price)
 
 

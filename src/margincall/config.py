@@ -24,7 +24,7 @@ from cattrs.preconf.tomllib import make_converter
 
 from margincall._compat import tomllib
 from margincall.decimals import ONE, ZERO, exact, to_decimal
-from margincall.errors import InvalidInputError, PolicyError
+from margincall.errors import InvalidInputError, PluginError, PolicyError
 from margincall.market import ContractType, Market
 from margincall.tiers import Tier, recursive_amounts
 from margincall.waterfall import DeficitStage
@@ -143,6 +143,19 @@ class PolicySpec:
         if market is not None and key in market.parameters:
             return market.parameters[key]
         return self.parameters.get(key)
+
+    def number(self, key: str, symbol: str | None = None) -> Decimal:
+        """A numeric venue parameter (see :meth:`parameter`), for hooks of a plugin whose
+        ``margincall_check_config`` has checked it; PluginError when it is missing or not
+        a number (a plugin that reads a parameter it did not check)."""
+        value = self.parameter(key, symbol)
+        if not isinstance(value, Decimal):
+            where = f"markets.{symbol}.parameters.{key}" if symbol else f"parameters.{key}"
+            raise PluginError(
+                f"{self.name}: {where}: expected a number, got {value!r}; a plugin reads "
+                "only parameters its margincall_check_config checked"
+            )
+        return value
 
 
 # --- the converter ------------------------------------------------------------------------

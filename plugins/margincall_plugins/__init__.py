@@ -5,6 +5,7 @@ source tree and inside this package in a wheel."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from importlib.resources import files
 from pathlib import Path
 
@@ -18,3 +19,10 @@ def policy_folder() -> Traversable:
     if shipped.is_dir():
         return shipped
     return Path(__file__).resolve().parents[2] / "policies"
+
+
+def policy_files(names: Iterable[str]) -> list[Traversable]:
+    """The built-in policy files called ``names``, for a plugin's
+    ``margincall_policy_files``."""
+    folder = policy_folder()
+    return [folder / name for name in names]

@@ -36,15 +36,14 @@ from margincall._compat import Traversable
 from margincall.decimals import ONE, ZERO
 from margincall.mechanisms.procedure import largest_requirement, reduction_to_compliance, takeover
 from margincall.waterfall import AdlCandidate, LiquidationAction, Pool, Reduce
-from margincall_plugins import policy_folder
+from margincall_plugins import policy_files
 
 POLICIES = ("binance-usdm.toml", "binance-usdm-chasing.toml", "binance-coinm.toml")
 
 
 @hookimpl
 def margincall_policy_files() -> Iterable[Traversable]:
-    folder = policy_folder()
-    return [folder / name for name in POLICIES]
+    return policy_files(POLICIES)
 
 
 @hookimpl

@@ -48,7 +48,7 @@ from margincall.mechanisms.adl import effective_leverage
 from margincall.mechanisms.procedure import largest_requirement, takeover
 from margincall.tiers import Tier, tier_index
 from margincall.waterfall import AdlCandidate, LiquidationAction, Pool, Reduce
-from margincall_plugins import policy_folder
+from margincall_plugins import policy_files
 
 POLICIES = ("bitmex.toml",)
 BASE_IM = "base_initial_margin"
@@ -56,8 +56,7 @@ BASE_IM = "base_initial_margin"
 
 @hookimpl
 def margincall_policy_files() -> Iterable[Traversable]:
-    folder = policy_folder()
-    return [folder / name for name in POLICIES]
+    return policy_files(POLICIES)
 
 
 @hookimpl

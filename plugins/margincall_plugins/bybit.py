@@ -72,7 +72,7 @@ from margincall.mechanisms.procedure import largest_requirement, takeover
 from margincall.pricing import Leg, PriceProblem, PriceSolution, solve
 from margincall.tiers import Tier, tier_for, tier_index
 from margincall.waterfall import AdlCandidate, LiquidationAction, Pool, PoolPosition, Reduce
-from margincall_plugins import policy_folder
+from margincall_plugins import policy_files
 
 POLICIES = ("bybit-linear.toml", "bybit-inverse.toml")
 
@@ -83,8 +83,7 @@ ADL_STOP = "adl_stop_ratio"
 
 @hookimpl
 def margincall_policy_files() -> Iterable[Traversable]:
-    folder = policy_folder()
-    return [folder / name for name in POLICIES]
+    return policy_files(POLICIES)
 
 
 # --- parameters ---------------------------------------------------------------------------

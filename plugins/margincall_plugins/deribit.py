@@ -39,7 +39,7 @@ from margincall.market import Market
 from margincall.mechanisms.procedure import largest_requirement, takeover
 from margincall.tiers import Tier
 from margincall.waterfall import LiquidationAction, Pool, PoolPosition, Reduce
-from margincall_plugins import policy_folder
+from margincall_plugins import policy_files
 
 POLICIES = ("deribit.toml",)
 INCREASE = "margin_rate_increase"
@@ -49,8 +49,7 @@ STEP = "liquidation_step_value"
 
 @hookimpl
 def margincall_policy_files() -> Iterable[Traversable]:
-    folder = policy_folder()
-    return [folder / name for name in POLICIES]
+    return policy_files(POLICIES)
 
 
 @hookimpl

@@ -54,7 +54,7 @@ from margincall.waterfall import (
     PoolPosition,
     Reduce,
 )
-from margincall_plugins import policy_folder
+from margincall_plugins import policy_files
 
 POLICIES = ("dydx-v4.toml",)
 
@@ -90,8 +90,7 @@ def _problem(
 
 @hookimpl
 def margincall_policy_files() -> Iterable[Traversable]:
-    folder = policy_folder()
-    return [folder / name for name in POLICIES]
+    return policy_files(POLICIES)
 
 
 @hookimpl

@@ -57,7 +57,7 @@ from margincall.market import Market
 from margincall.mechanisms.procedure import largest_requirement, takeover
 from margincall.tiers import Tier, recursive_amounts
 from margincall.waterfall import AdlCandidate, LiquidationAction, Pool, Reduce
-from margincall_plugins import policy_folder
+from margincall_plugins import policy_files
 
 POLICIES = ("hyperliquid.toml",)
 
@@ -71,8 +71,7 @@ writes 1/30 as 0.033333; the plugin computes with the exact value."""
 
 @hookimpl
 def margincall_policy_files() -> Iterable[Traversable]:
-    folder = policy_folder()
-    return [folder / name for name in POLICIES]
+    return policy_files(POLICIES)
 
 
 # --- parameters ------------------------------------------------------------------------------

@@ -36,15 +36,14 @@ from margincall import hookimpl
 from margincall._compat import Traversable
 from margincall.mechanisms.procedure import largest_requirement, takeover
 from margincall.waterfall import LiquidationAction, Pool, Reduce
-from margincall_plugins import policy_folder
+from margincall_plugins import policy_files
 
 POLICIES = ("kraken-futures.toml",)
 
 
 @hookimpl
 def margincall_policy_files() -> Iterable[Traversable]:
-    folder = policy_folder()
-    return [folder / name for name in POLICIES]
+    return policy_files(POLICIES)
 
 
 @hookimpl

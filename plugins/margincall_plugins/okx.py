@@ -58,7 +58,7 @@ from margincall.mechanisms.adl import effective_leverage
 from margincall.mechanisms.procedure import largest_requirement, takeover
 from margincall.tiers import Tier, tier_for, tier_index
 from margincall.waterfall import AdlCandidate, LiquidationAction, Pool, Reduce
-from margincall_plugins import policy_folder
+from margincall_plugins import policy_files
 
 POLICIES = ("okx-swap.toml", "okex-clawback.toml")
 
@@ -72,8 +72,7 @@ PARTIAL_FROM_TIER = 2
 
 @hookimpl
 def margincall_policy_files() -> Iterable[Traversable]:
-    folder = policy_folder()
-    return [folder / name for name in POLICIES]
+    return policy_files(POLICIES)
 
 
 # --- configuration ------------------------------------------------------------------------

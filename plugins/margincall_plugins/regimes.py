@@ -12,12 +12,11 @@ from collections.abc import Iterable
 
 from margincall import hookimpl
 from margincall._compat import Traversable
-from margincall_plugins import policy_folder
+from margincall_plugins import policy_files
 
 POLICIES = ("broker-chasing.toml", "esma-retail.toml")
 
 
 @hookimpl
 def margincall_policy_files() -> Iterable[Traversable]:
-    folder = policy_folder()
-    return [folder / name for name in POLICIES]
+    return policy_files(POLICIES)

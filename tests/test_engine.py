@@ -84,6 +84,68 @@ def test_a_worse_fill_drains_the_fund_and_adl_takes_the_rest_in_rank_order(
     assert outcome.ledger.total() == 0
 
 
+def test_an_alias_of_a_smaller_contract_plays_the_scenarios_base_units(tmp_path: Path) -> None:
+    """The previous test under a BTCUSDT whose contract is 0.01 BTC (OKX's size), named BTC
+    in the scenario: the scenario's 1 BTC is 100 contracts, its book's depth is in BTC, and
+    the outcome reports sizes in the scenario's BTC. The money is the same, to the cent:
+    the fund's 513 covers 0.25 BTC, ADL takes 0.5 and 0.25 BTC at 54,000."""
+    path = tmp_path / "hundredths.toml"
+    path.write_text(
+        'name = "hundredths"\nextends = "binance-usdm"\n[markets.BTCUSDT]\n'
+        'contract_size = 0.01\naliases = ["BTC"]\n',
+        encoding="utf-8",
+    )
+    policy = mc.load_policy(path)
+    assert policy.market("BTC").contract_size == D("0.01")
+
+    def btc(side: mc.Side, size: str, entry: int, **kw: object) -> mc.Position:
+        return mc.Position("BTC", side, D(size), entry, **kw)  # type: ignore[arg-type]
+
+    outcome = policy.simulate(
+        mc.Scenario(
+            {
+                "trader": mc.Account(
+                    0, [btc("long", "1", 60000, margin_mode="isolated", leverage=10)]
+                ),
+                "a": mc.Account(10000, [btc("short", "0.5", 61000)]),
+                "b": mc.Account(2000, [btc("short", "0.5", 60500)]),
+            },
+            [mc.Step("open", {"BTC": D(60000)}), mc.Step("drop", {"BTC": D(52000)})],
+            mc.MarkFill(slippage="0.001"),
+            insurance_fund=513,
+        )
+    )
+    assert outcome.liquidations == (
+        Liquidation(1, "trader", "BTC", "long", D(1), D(54000), "takeover"),
+    )
+    assert outcome.adl == (
+        AdlRecord(1, "b", "trader", "BTC", D("0.5"), D(54000)),
+        AdlRecord(1, "a", "trader", "BTC", D("0.25"), D(54000)),
+    )
+    assert (outcome.balance("a"), outcome.balance("b"), outcome.insurance_fund) == (11750, 5250, 0)
+    assert outcome.open_positions["a"] == (("BTC", "short", D("0.25")),)
+    assert outcome.ledger.total() == 0
+
+
+def test_a_size_that_is_no_exact_number_of_contracts_cannot_play(tmp_path: Path) -> None:
+    path = tmp_path / "thirds.toml"
+    path.write_text(
+        'name = "thirds"\nextends = "binance-usdm"\n[markets.BTCUSDT]\n'
+        'contract_size = 3\naliases = ["BTC"]\n',
+        encoding="utf-8",
+    )
+    one = mc.Scenario(
+        {"x": mc.Account(1000, [mc.Position("BTC", "long", 1, 60000)])},
+        [mc.Step("open", {"BTC": D(60000)})],
+        mc.NoLiquidity(),
+    )
+    with pytest.raises(mc.InvalidInputError) as caught:
+        mc.load_policy(path).simulate(one)
+    assert str(caught.value) == (
+        "account x: BTC size 1 is no exact number of thirds's contracts of 3"
+    )
+
+
 def test_under_chasing_the_trader_is_left_with_the_exact_debt() -> None:
     """No fund, no ADL: the position is sold in the market at 52,000 × 0.999 = 51,948, a loss
     of 8,052 against 6,000 of margin: the trader owes 2,052."""

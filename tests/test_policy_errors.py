@@ -708,14 +708,3 @@ def test_a_market_alias_names_the_same_contract(tmp_path: Path) -> None:
     assert only_problem(load_error(path)) == (
         f"{path}: markets.ETHUSDT.aliases[0]: 'BTCUSDT' already names markets.BTCUSDT"
     )
-
-
-def test_an_alias_needs_a_contract_of_one_base_unit(tmp_path: Path) -> None:
-    """OKX's BTC-USDT-SWAP is 0.01 BTC a contract: a scenario's "1 BTCUSDT" would be read as
-    1/100 of what the scenario means, so the alias is refused."""
-    body = HEADER + '[markets.ETHUSDT]\ncontract_size = 0.01\naliases = ["ETH-PERP"]\n'
-    path = write(tmp_path, body)
-    assert only_problem(load_error(path)) == (
-        f"{path}: markets.ETHUSDT.aliases: an alias plays another venue's positions, whose "
-        "sizes are in base units; this market's contract is 0.01, not 1"
-    )

@@ -35,7 +35,7 @@ class Row:
     liquidated: bool
     liquidated_notional: Decimal
     fees_paid: Decimal
-    adl_size: Decimal
+    adl_notional: Decimal
     clawback_paid: Decimal
     final_balance: Decimal
     debt: Decimal
@@ -53,7 +53,7 @@ class Summary:
     liquidated_notional: Decimal
     fees: Decimal
     insurance_fund_change: Decimal
-    adl_size: Decimal
+    adl_notional: Decimal
     clawback: Decimal
     debt_owed: Decimal
     venue_loss: Decimal
@@ -130,7 +130,7 @@ _MONEY_FIELDS = (
     "liquidated_notional",
     "fees",
     "insurance_fund_change",
-    "adl_size",
+    "adl_notional",
     "clawback",
     "debt_owed",
     "venue_loss",
@@ -147,7 +147,7 @@ SUMMARY_COLUMNS = [
     "notional liquidated",
     "fees",
     "fund change",
-    "ADL size",
+    "ADL notional",
     "clawback",
     "debt owed",
     "venue loss",
@@ -159,7 +159,7 @@ ROW_COLUMNS = [
     "liquidated",
     "notional",
     "fees",
-    "ADL size",
+    "ADL notional",
     "clawback",
     "final cash",
     "owes",
@@ -175,7 +175,7 @@ def _summary_cells(s: Summary) -> list[str]:
         _money(s.liquidated_notional),
         _money(s.fees),
         _money(s.insurance_fund_change),
-        str(s.adl_size.normalize()),
+        _money(s.adl_notional),
         _money(s.clawback),
         _money(s.debt_owed),
         _money(s.venue_loss),
@@ -190,7 +190,7 @@ def _row_cells(r: Row) -> list[str]:
         "yes" if r.liquidated else "no",
         _money(r.liquidated_notional),
         _money(r.fees_paid),
-        str(r.adl_size.normalize()),
+        _money(r.adl_notional),
         _money(r.clawback_paid),
         _money(r.final_balance),
         _money(r.debt),
@@ -206,7 +206,10 @@ def _markdown(headers: list[str], rows: list[list[str]]) -> list[str]:
 def _summarise(policy: Policy, scenario: Scenario, outcome: Outcome) -> tuple[Summary, list[Row]]:
     rows = []
     with exact():  # a value divides for inverse contracts: 50 digits, then exact sums
-        notionals = [policy.market(x.symbol).value(x.size, x.price) for x in outcome.liquidations]
+        notionals = [
+            policy.scenario_market(x.symbol).value(x.size, x.price) for x in outcome.liquidations
+        ]
+        adl = [policy.scenario_market(a.symbol).value(a.size, a.price) for a in outcome.adl]
     with exact_sums():
         for key in scenario.accounts:
             mine = [
@@ -219,7 +222,9 @@ def _summarise(policy: Policy, scenario: Scenario, outcome: Outcome) -> tuple[Su
                     liquidated=bool(mine),
                     liquidated_notional=sum(mine, ZERO),
                     fees_paid=outcome.fees_paid(key),
-                    adl_size=sum((a.size for a in outcome.adl if a.account == key), ZERO),
+                    adl_notional=sum(
+                        (n for a, n in zip(outcome.adl, adl, strict=True) if a.account == key), ZERO
+                    ),
                     clawback_paid=outcome.clawback_paid(key),
                     final_balance=outcome.balance(key),
                     debt=outcome.debt(key),
@@ -241,7 +246,7 @@ def _summarise(policy: Policy, scenario: Scenario, outcome: Outcome) -> tuple[Su
             liquidated_notional=sum((r.liquidated_notional for r in rows), ZERO),
             fees=sum((r.fees_paid for r in rows), ZERO),
             insurance_fund_change=outcome.insurance_fund - start,
-            adl_size=sum((a.size for a in outcome.adl), ZERO),
+            adl_notional=sum(adl, ZERO),
             clawback=sum((r.clawback_paid for r in rows), ZERO),
             debt_owed=sum((r.debt for r in rows), ZERO),
             venue_loss=outcome.venue_loss,

@@ -440,11 +440,6 @@ def _semantic_problems(spec: PolicySpec) -> list[str]:
         problems += _tier_problems(market.tiers, f"{key}.tiers", market.tier_model)
     named: dict[str, str] = {symbol: f"markets.{symbol}" for symbol in spec.markets}
     for symbol, market in spec.markets.items():
-        if market.aliases and market.contract_size != 1:
-            problems.append(
-                f"markets.{symbol}.aliases: an alias plays another venue's positions, whose sizes "
-                f"are in base units; this market's contract is {market.contract_size}, not 1"
-            )
         for k, alias in enumerate(market.aliases):
             if alias in named:
                 problems.append(

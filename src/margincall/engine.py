@@ -20,10 +20,10 @@ from margincall import ledger as lg
 from margincall.account import Account, MarginMode, Position, PositionMode, Side
 from margincall.decimals import ZERO, exact, exact_sums
 from margincall.display import amount
-from margincall.errors import MargincallError, PluginError
+from margincall.errors import InvalidInputError, MargincallError, PluginError
 from margincall.ledger import Ledger
 from margincall.liquidity import OrderSide
-from margincall.outcome import AdlRecord, Liquidation, Notice, Outcome
+from margincall.outcome import AdlRecord, FillKind, Liquidation, Notice, Outcome
 from margincall.policy import Policy
 from margincall.scenario import Scenario
 from margincall.tiers import tier_index
@@ -65,12 +65,16 @@ class _Simulation:
         opening: dict[str, Decimal] = {}
         self.positions: dict[str, list[_Open]] = {}
         self.modes: dict[str, PositionMode] = {}
+        self.per_contract = _units_per_contract(policy, scenario)
+        self.opening_positions = {
+            key: [self._in_contracts(key, p) for p in acct.positions]
+            for key, acct in scenario.accounts.items()
+        }
         for key, acct in scenario.accounts.items():
             opening[lg.account(key)] = acct.balance
             self.modes[key] = acct.position_mode
             self.positions[key] = []
-            for p in acct.positions:
-                policy.market(p.symbol)  # unknown symbols fail before anything runs
+            for p in self.opening_positions[key]:
                 if p.isolated:
                     opening[lg.isolated_margin(key, p.symbol, p.side)] = policy.isolated_margin(p)
                 self.positions[key].append(
@@ -96,6 +100,42 @@ class _Simulation:
         self.notices: list[Notice] = [
             Notice(0, key, text) for key in scenario.accounts for text in self._beyond_caps(key)
         ]
+
+    # --- units ----------------------------------------------------------------------------
+
+    def _in_contracts(self, key: str, p: Position) -> Position:
+        """A scenario position in the policy's contracts (unknown symbols fail here, before
+        anything runs)."""
+        self.policy.market(p.symbol)
+        k = self.per_contract.get(p.symbol)
+        if k is None:
+            return p
+        contracts = p.size / k
+        if contracts * k != p.size:
+            raise InvalidInputError(
+                f"account {key}: {p.symbol} size {p.size} is no exact number of "
+                f"{self.policy.name}'s contracts of {k}"
+            )
+        return attrs.evolve(p, size=contracts)
+
+    def _in_units(self, symbol: str, contracts: Decimal) -> Decimal:
+        """``contracts`` of the policy's market ``symbol`` in the scenario's units."""
+        k = self.per_contract.get(symbol)
+        return contracts if k is None else contracts * k
+
+    def _liquidated(
+        self,
+        step: int,
+        key: str,
+        symbol: str,
+        side: Side,
+        size: Decimal,
+        price: Decimal,
+        kind: FillKind,
+    ) -> None:
+        self.liquidations.append(
+            Liquidation(step, key, symbol, side, self._in_units(symbol, size), price, kind)
+        )
 
     # --- views ----------------------------------------------------------------------------
 
@@ -193,8 +233,12 @@ class _Simulation:
         self, symbol: str, side: OrderSide, size: Decimal, mark: Decimal, limit: Decimal | None
     ) -> list[tuple[Decimal, Decimal]]:
         consumed = self.consumed.get((symbol, side), ZERO)
-        fills = self.scenario.liquidity.fill(symbol, side, size, mark, limit, consumed)
-        return [(f.price, f.size) for f in fills]
+        k = self.per_contract.get(symbol)
+        if k is None:
+            fills = self.scenario.liquidity.fill(symbol, side, size, mark, limit, consumed)
+            return [(f.price, f.size) for f in fills]
+        fills = self.scenario.liquidity.fill(symbol, side, size * k, mark, limit, consumed * k)
+        return [(f.price, f.size / k) for f in fills]  # the book's depth is in scenario units
 
     def _took(self, symbol: str, side: OrderSide, size: Decimal) -> None:
         """``size`` filled against the book: its depth is used up for this step."""
@@ -286,7 +330,7 @@ class _Simulation:
         for price, size in fills:
             self._took(o.symbol, side, size)
             self._fee(step, key, o, size, price)
-            self.liquidations.append(Liquidation(step, key, o.symbol, o.side, size, price, "order"))
+            self._liquidated(step, key, o.symbol, o.side, size, price, "order")
             self._close(step, key, o, size, price, f"liquidation {action.order_type} fill")
 
     def _takeover(self, step: int, key: str, o: _Open, action: Takeover, mark: Decimal) -> None:
@@ -296,18 +340,16 @@ class _Simulation:
             left = size
             for fill_price, filled in self._fill(symbol, _order_side(side), size, mark, None):
                 self._took(symbol, _order_side(side), filled)
-                self.liquidations.append(
-                    Liquidation(step, key, symbol, side, filled, fill_price, "market")
-                )
+                self._liquidated(step, key, symbol, side, filled, fill_price, "market")
                 self._close(step, key, o, filled, fill_price, "liquidation market fill")
                 left -= filled
             if left > 0:  # no liquidity: closed at the mark, the venue's settlement price
                 self._to_market(symbol, _order_side(side), left)
-                self.liquidations.append(Liquidation(step, key, symbol, side, left, mark, "mark"))
+                self._liquidated(step, key, symbol, side, left, mark, "mark")
                 self._close(step, key, o, left, mark, "liquidation closed at the mark")
             return
         later = tuple(s for s in self.waterfall if s not in ("insurance-fund", "adl"))
-        self.liquidations.append(Liquidation(step, key, symbol, side, size, price, "takeover"))
+        self._liquidated(step, key, symbol, side, size, price, "takeover")
         self._close(step, key, o, size, price, "taken over at the bankruptcy price")
         left = self._offload(step, symbol, side, size, price, mark) if self.has_fund else size
         if left > 0 and self.has_fund:
@@ -470,7 +512,9 @@ class _Simulation:
             other = fill.candidate.key
             o = self._find(other, symbol, opposite)
             wallet = self._wallet(other, o)
-            self.adl.append(AdlRecord(step, other, key, symbol, fill.size, fill.price))
+            self.adl.append(
+                AdlRecord(step, other, key, symbol, self._in_units(symbol, fill.size), fill.price)
+            )
             self._close(step, other, o, fill.size, fill.price, "auto-deleveraged")
             if adl.fee != "none":
                 fee = self.policy.trading_fee(
@@ -620,9 +664,12 @@ class _Simulation:
             adl=tuple(self.adl),
             fund_path=tuple(self.fund_path),
             open_positions={
-                k: tuple((o.symbol, o.side, o.size) for o in v) for k, v in self.positions.items()
+                k: tuple((o.symbol, o.side, self._in_units(o.symbol, o.size)) for o in v)
+                for k, v in self.positions.items()
             },
-            fund_holdings={f"{s} {side}": h.size for (s, side), h in self.holdings.items()},
+            fund_holdings={
+                f"{s} {side}": self._in_units(s, h.size) for (s, side), h in self.holdings.items()
+            },
             accounts=tuple(self.scenario.accounts),
             notices=tuple(self.notices),
         )
@@ -677,7 +724,7 @@ class _Simulation:
         """Opening positions above the policy's maximum leverage, which the venue would not
         have let the account open (noted, then played as given)."""
         notes = []
-        for p in self.scenario.accounts[key].positions:
+        for p in self.opening_positions[key]:
             market = self.policy.market(p.symbol)
             value = market.value(p.size, p.entry_price)
             tiers = self.policy.tiers(p)
@@ -702,6 +749,18 @@ class _Simulation:
                 del self.holdings[(symbol, side)]
             else:
                 held.size = left
+
+
+def _units_per_contract(policy: Policy, scenario: Scenario) -> dict[str, Decimal]:
+    """Base units per contract of the scenario's symbols that the policy plays under an alias
+    of a contract other than one unit (:meth:`Policy.scenario_market`): there the scenario's
+    sizes and book depths are base units, the policy's are contracts."""
+    symbols = {p.symbol for a in scenario.accounts.values() for p in a.positions}
+    return {
+        s: policy.market(s).contract_size
+        for s in sorted(symbols)
+        if policy.scenario_market(s) is not policy.market(s)
+    }
 
 
 def simulate(policy: Policy, scenario: Scenario) -> Outcome:

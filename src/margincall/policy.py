@@ -21,6 +21,7 @@ from margincall.account import Account, Position, Side
 from margincall.config import PolicySpec, Source, build_markets, load_spec, resolve_path
 from margincall.decimals import (
     CONTEXT,
+    ONE,
     ZERO,
     Number,
     exact,
@@ -166,6 +167,15 @@ class Policy:
             raise InvalidInputError(
                 f"unknown symbol {symbol!r} for policy {self.name}; it knows {known}"
             ) from None
+
+    def scenario_market(self, symbol: str) -> Market:
+        """The market ``symbol`` with sizes in a scenario's units: under one of its
+        ``aliases``, base units (linear) or quote face value (inverse), which the engine plays
+        as ``size / contract_size`` contracts; under its own name, the venue's contracts."""
+        market = self.market(symbol)
+        if symbol in self.spec.markets or market.contract_size == 1:
+            return market
+        return attrs.evolve(market, contract_size=ONE)
 
     # --- per-position figures -------------------------------------------------------------
 

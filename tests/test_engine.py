@@ -11,13 +11,14 @@ less 0.1 % slippage.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 
 import pytest
 
 import margincall as mc
 from margincall import ledger as lg
+from margincall.decimals import exact_sums
 from margincall.outcome import AdlRecord, Liquidation
 
 D = Decimal
@@ -239,6 +240,18 @@ def test_clawback_takes_the_deficit_pro_rata_to_period_profits(tmp_path: Path) -
     assert outcome.balance("trader") == 0 and outcome.debt("trader") == 0
     assert outcome.venue_loss == 0
     assert "1,551 of its profit was clawed back" in outcome.explain("a")
+
+
+def test_pro_rata_shares_sum_to_the_deficit_exactly(binance: mc.Policy) -> None:
+    """Deficit 1 between profits 1 and 10: a0 pays 1/11 (an endless quotient, cut at 50
+    digits) and a1 the exact rest, so the shares sum to 1 and not 1 + 1e-51 (found by the
+    conformance suite's clawback-exact law)."""
+    shares = binance.clawback(1, {"a0": 1, "a1": 10})
+    with exact_sums():  # no rounding in the test's own sum
+        assert shares["a0"] + shares["a1"] == 1
+    with localcontext() as ctx:
+        ctx.prec = 60
+        assert abs(shares["a0"] - D(1) / D(11)) < D("1e-49")
 
 
 def test_the_fund_goes_first_then_the_clawback() -> None:

@@ -40,6 +40,17 @@ def test_mark_fill_respects_the_limit() -> None:
     assert model.fill("X", "sell", D(1), MARK, D(50001), D(0)) == ()
 
 
+def test_a_bound_by_division_fills_in_the_orders_own_places() -> None:
+    """Impact 0.00012: a sell's price stays positive for x < 1 / 0.00012 = 8,333.33...
+    contracts, an endless quotient; the fill keeps the order's places: of 10,000 (no
+    decimals) 8,333 fill, of 10,000.00 (two) 8,333.33, at 1 × (1 − 0.00012 × x / 2)."""
+    model = MarkFill(impact="0.00012")
+    (whole,) = model.fill("X", "sell", D(10000), D(1), None, D(0))
+    assert whole == Execution(1 - D("0.00012") * D(8333) / 2, D(8333))
+    (cents,) = model.fill("X", "sell", D("10000.00"), D(1), None, D(0))
+    assert cents.size == D("8333.33")
+
+
 def test_depth_ladder_levels_and_depletion() -> None:
     """Bids 2 at 0.1 % and 10 at 1 % below the mark: selling 5 takes 2 at 49,950 and 3 at
     49,500; after 3 already taken this step, the first level is gone and 5 fill at 49,500;

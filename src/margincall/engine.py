@@ -672,6 +672,7 @@ class _Simulation:
             },
             accounts=tuple(self.scenario.accounts),
             notices=tuple(self.notices),
+            equity={key: self._equity(key, self._marks) for key in self.scenario.accounts},
         )
 
     # --- time and money moving in and out ----------------------------------------------

@@ -17,7 +17,7 @@ Three models:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Literal, Protocol
 
 import attrs
@@ -48,6 +48,16 @@ class LiquidityModel(Protocol):
         limit: Decimal | None,
         consumed: Decimal,
     ) -> tuple[Execution, ...]: ...
+
+
+def _to_places_of(size: Decimal, bound: Decimal) -> Decimal:
+    """``bound`` (a quotient, maybe of endless digits) rounded down to ``size``'s decimal
+    places: a partial fill stays in the order's own units, so sums of fills stay exact."""
+    if bound >= size:
+        return bound
+    exponent = size.as_tuple().exponent
+    places = exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return bound.quantize(Decimal(1).scaleb(places), ROUND_FLOOR)
 
 
 def _worse(side: OrderSide, price: Decimal, limit: Decimal | None) -> bool:
@@ -114,10 +124,10 @@ class MarkFill:
             if self.impact > 0:
                 # marginal(consumed + take) within the limit: solve the linear bound
                 room = (direction * (limit / mark - ONE) - self.slippage) / self.impact - consumed
-                take = min(take, room)
+                take = min(take, _to_places_of(size, room))
         if side == "sell" and self.impact > 0:
             # prices stay positive: mark × (1 − slippage − impact × x) > 0
-            take = min(take, (ONE - self.slippage) / self.impact - consumed)
+            take = min(take, _to_places_of(size, (ONE - self.slippage) / self.impact - consumed))
         if take <= 0:
             return ()
         return (Execution(marginal(consumed + take / 2), take),)

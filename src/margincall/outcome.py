@@ -70,6 +70,9 @@ class Outcome:
     fund_holdings: Mapping[str, Decimal]
     accounts: tuple[str, ...]
     notices: tuple[Notice, ...] = ()
+    equity: Mapping[str, Decimal] = attrs.field(factory=dict)
+    """Each account's equity at the last step's marks: its cash (cross wallet and isolated
+    margins) plus the unrealised PnL of the positions it still holds."""
 
     @_exact
     def balance(self, account: str) -> Decimal:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from margincall.decimals import ZERO
+from margincall.decimals import ZERO, exact_sums
 from margincall.hookspecs import hookimpl
 
 
@@ -27,5 +27,6 @@ def margincall_clawback(deficit: Decimal, profits: Mapping[str, Decimal]) -> dic
     # the deficit exactly.
     keys = sorted(winners)
     shares = {key: deficit * winners[key] / total for key in keys[:-1]}
-    shares[keys[-1]] = deficit - sum(shares.values(), ZERO)
+    with exact_sums():  # the remainder is exact, or the shares would miss the deficit
+        shares[keys[-1]] = deficit - sum(shares.values(), ZERO)
     return shares

@@ -22,6 +22,11 @@ Sources:
           rounded up for a long, down for a short)
   [RISK]  BTCUSDT risk limits, API output in github.com/carpenstar/bybitapi-sdk-derivatives
           src/Derivatives/MarketData/RiskLimit/README.md (undated; BYB-9)
+  [ETH23] ETHUSDT risk limits, tiers 1–13: Bybit's GET /v5/market/risk-limit as printed by
+          ccxt's fetchMarketLeverageTiers in https://github.com/ccxt/ccxt/pull/17061
+          (2023-03-05, official-copy)
+  [INV22] BTCUSD risk limits 1–3: Bybit's GET /v2/public/risk-limit/list response quoted in
+          https://github.com/ccxt/ccxt/pull/13172 (2022-05-09, official-copy)
   [COST]  "Order Cost (Perpetuals & Futures Trading)",
           https://testnet.bybit.com/en/help-center/article/Order-Cost-USDT-Contract
           (2024-10-30); worked at a 0.055 % taker rate in https://ukcamo.com/14820.html
@@ -205,6 +210,92 @@ def test_byb9_risk_limit_lookup_and_deduction(
     (row,) = linear.risk(account, marks={"BTCUSDT": D(40000)})
     assert (row.tier, row.maintenance_margin_rate, row.maintenance_margin) == (tier, rate, mm)
     assert linear.markets["BTCUSDT"].tiers[1].max_leverage == D("57.14")
+
+
+ETHUSDT_2023 = [  # [ETH23]: (maxNotional, maintenanceMarginRate, maxLeverage) of tiers 1–13
+    (900000, "0.005", "100"),
+    (1500000, "0.01", "50"),
+    (3000000, "0.015", "36.37"),
+    (4500000, "0.02", "28.58"),
+    (6000000, "0.025", "23.53"),
+    (7500000, "0.03", "20"),
+    (9000000, "0.035", "17.4"),
+    (10500000, "0.04", "15.39"),
+    (16000000, "0.045", "13.8"),
+    (18000000, "0.05", "12.5"),
+    (20000000, "0.055", "11.43"),
+    (22000000, "0.06", "10.53"),
+    (24000000, "0.065", "9.76"),
+]
+
+
+def test_ethusdt_tiers_are_bybits_2023_table(linear: mc.Policy) -> None:
+    """[ETH23]: ETHUSDT's risk limits are Bybit's own table, not BTCUSDT's ladder: each tier
+    starts where the previous one ends, at 0 for the first."""
+    tiers = linear.markets["ETHUSDT"].tiers
+    assert [(t.max_notional, t.maintenance_margin_rate, t.max_leverage) for t in tiers] == [
+        (D(cap), D(rate), D(lev)) for cap, rate, lev in ETHUSDT_2023
+    ]
+    assert [t.min_notional for t in tiers] == [D(0)] + [D(cap) for cap, _, _ in ETHUSDT_2023[:-1]]
+
+
+@pytest.mark.parametrize(
+    ("size", "tier", "rate", "mm"),
+    [
+        (D(450), 1, D("0.005"), D(4500)),  # 900,000 × 0.5 %: the cap is in tier 1
+        (D("450.01"), 2, D("0.01"), D("4500.2")),  # 900,020 × 1 % − 4,500
+        (D(750), 2, D("0.01"), D(10500)),  # 1,500,000 × 1 % − 4,500
+        (D(1000), 3, D("0.015"), D(18000)),  # 2,000,000 × 1.5 % − 12,000
+        (D(5000), 8, D("0.04"), D(238000)),  # 10,000,000 × 4 % − 162,000
+        (D(10000), 11, D("0.055"), D(715500)),  # 20,000,000 × 5.5 % − 384,500
+    ],
+)
+def test_ethusdt_maintenance_margin_by_tier(
+    linear: mc.Policy, size: Decimal, tier: int, rate: Decimal, mm: Decimal
+) -> None:
+    """[ETH23] ETHUSDT at 2,000 a coin: MM = value × MMR − deduction, the deductions derived by
+    continuity (cum_k = cum_(k−1) + floor_k × (mmr_k − mmr_(k−1))): tier 2: 900,000 × 0.5 % =
+    4,500; 3: 4,500 + 1,500,000 × 0.5 % = 12,000; 4: + 3,000,000 × 0.5 % = 27,000; 5: +
+    4,500,000 × 0.5 % = 49,500; 6: + 6,000,000 × 0.5 % = 79,500; 7: + 7,500,000 × 0.5 % =
+    117,000; 8: + 9,000,000 × 0.5 % = 162,000; 9: + 10,500,000 × 0.5 % = 214,500; 10: +
+    16,000,000 × 0.5 % = 294,500; 11: + 18,000,000 × 0.5 % = 384,500. Both sides of the
+    1,500,000 edge give 10,500 (tier 3: 22,500 − 12,000)."""
+    account = mc.Account(10**9, [mc.Position("ETHUSDT", "long", size, 2000)])
+    (row,) = linear.risk(account, marks={"ETHUSDT": D(2000)})
+    assert (row.tier, row.maintenance_margin_rate, row.maintenance_margin) == (tier, rate, mm)
+
+
+def test_ethusdt_liquidation_price_in_its_own_entry_tier(linear: mc.Policy) -> None:
+    """[LP] with [ETH23]: long 500 ETH @ 2,000 (1,000,000: tier 2, MMR 1 %, deduction 4,500)
+    with 100,000 of isolated margin: MM at entry = 10,000 − 4,500 = 5,500, LP = 2,000 −
+    (100,000 − 5,500)/500 = 1,811. (On BTCUSDT's old ladder, tier 1 at 0.5 %: 5,000 and
+    1,810.)"""
+    account = isolated("ETHUSDT", "long", 500, 2000, margin=100000)
+    assert linear.liquidation_price(account, "ETHUSDT") == D(1811)
+
+
+@pytest.mark.parametrize(
+    ("contracts", "tier", "mm"),
+    [
+        (9000000, 1, D("0.75")),  # 150 BTC × 0.5 %: the cap is in riskId 1
+        (12000000, 2, D("1.25")),  # 200 BTC × 1 % − 0.75
+        (24000000, 3, D("3.75")),  # 400 BTC × 1.5 % − 2.25
+    ],
+)
+def test_btcusd_risk_limits_1_to_3(
+    inverse: mc.Policy, contracts: int, tier: int, mm: Decimal
+) -> None:
+    """[INV22] BTCUSD (1 USD contracts) at 60,000: value = contracts / 60,000 BTC. riskId 1–3
+    hold up to 150 / 300 / 450 BTC at MMR 0.5 / 1 / 1.5 % (IMR 1 / 1.5 / 2 %, 100 / 66.67 /
+    50x); deductions by continuity: 150 × 0.5 % = 0.75, 0.75 + 300 × 0.5 % = 2.25 BTC."""
+    account = mc.Account(10**6, [mc.Position("BTCUSD", "long", contracts, 60000)])
+    (row,) = inverse.risk(account, marks={"BTCUSD": D(60000)})
+    assert (row.tier, row.maintenance_margin) == (tier, mm)
+    assert [t.max_leverage for t in inverse.markets["BTCUSD"].tiers] == [
+        D(100),
+        D("66.67"),
+        D(50),
+    ]
 
 
 def test_initial_margin_includes_the_fee_to_close(linear: mc.Policy) -> None:

@@ -9,6 +9,11 @@ Sources:
           https://github.com/bradkyle/Qenv/blob/bf999d43d5dc3794ead63314f292a40df1120cfe/logic/okex.md
   [TIERS] "OKX to adjust position tiers", 2022-06-09,
           https://www.okxwebsite.com/en/latest-announcements/item/511.html
+  [ETH21] "OKEx position tiers to be adjusted", ETHUSDT perpetual swap, effective 9:00 UTC
+          Jun. 11 (2021: the page names OKEx, renamed OKX in January 2022),
+          https://support.okexcn.com/hc/en-us/articles/4402607424781-OKEx-position-tiers-to-be-adjusted
+  [SOL22] "OKX adjustment of SOL, GMT, SRM Position Tiers and Discount Rate", 2022-11-08, a copy
+          of OKX's announcement: https://news.wikibit.com/th/notice/bdetail/202211086194920001.html
   [PROC]  "V. Forced Partial or Full Liquidation" (undated, OKEx swap era),
           https://supdljgzdhc.okx.com/hc/en-us/articles/360020411711-V-Forced-Partial-or-Full-Liquidation
   [ADL]   "Introduction to Auto-deleveraging (ADL)", April 2024 (mirror of August 2025),
@@ -23,7 +28,7 @@ Sources:
 
 from __future__ import annotations
 
-from decimal import Decimal, localcontext
+from decimal import ROUND_DOWN, Decimal, localcontext
 from pathlib import Path
 
 import pytest
@@ -132,6 +137,98 @@ def test_shipped_btc_tiers_follow_the_2020_rule(swap: mc.Policy) -> None:
     assert all(t.maintenance_amount == 0 for t in tiers)  # step tiers: no deduction
 
 
+def _leverage(imr: Decimal) -> Decimal:
+    """OKX's printed maximum leverage of a tier: 1 / minimum IMR cut to two decimals (66.66 for
+    1.5 %, 18.18 for 5.5 % in [ETH21] and [SOL22])."""
+    return (1 / imr).quantize(D("0.01"), rounding=ROUND_DOWN)
+
+
+Row = tuple[Decimal, Decimal, Decimal]  # a tier's (cap in contracts, MMR, maximum leverage)
+
+
+def _published(first: list[tuple[int, str, str, str]], step: int, count: int) -> list[Row]:
+    """A table as OKX publishes it: the listed tiers (cap, MMR, minimum IMR, leverage), then
+    "Increase by STEP conts from the previous tier", MMR and IMR +0.5 % each, up to COUNT."""
+    rows = [(D(cap), D(mmr), D(lev)) for cap, mmr, _, lev in first]
+    cap, mmr, imr = D(first[-1][0]), D(first[-1][1]), D(first[-1][2])
+    while len(rows) < count:
+        cap, mmr, imr = cap + step, mmr + D("0.005"), imr + D("0.005")
+        rows.append((cap, mmr, _leverage(imr)))
+    return rows
+
+
+def _table(swap: mc.Policy, symbol: str) -> list[Row]:
+    tiers = swap.markets[symbol].tiers
+    assert [t.min_notional for t in tiers] == [0] + [t.max_notional for t in tiers[:-1]]
+    assert all(t.maintenance_amount == 0 for t in tiers)  # step tiers: no deduction
+    return [(t.max_notional, t.maintenance_margin_rate, t.max_leverage) for t in tiers]
+
+
+def test_eth_tiers_are_okexs_2021_table(swap: mc.Policy) -> None:
+    """[ETH21] ETHUSDT perpetual: tier 1 0–3,000 contracts, MMR 0.40 %, min IMR 0.80 %, 125x;
+    tier 2 3,001–6,000, 0.50 %, 1.00 %, 100x; tier 3 6,001–12,000, 1.00 %, 1.50 %, 66.66x;
+    then +12,000 contracts and +0.5 % per tier: tier 4 (12,000, 24,000] at 1.5 % (IMR 2 %,
+    50x), ..., tier 10 (84,000, 96,000] at 4.5 % (IMR 5 %, 20x)."""
+    listed = [(3000, "0.004", "0.008", "125"), (6000, "0.005", "0.01", "100")]
+    listed.append((12000, "0.01", "0.015", "66.66"))
+    assert _table(swap, "ETH-USDT-SWAP") == _published(listed, 12000, 10)
+
+
+def test_sol_tiers_are_okxs_2022_table(swap: mc.Policy) -> None:
+    """[SOL22] SOLUSDT perpetual after 8 Nov 2022: caps 500 / 1,000 / 4,000 / 8,000 contracts,
+    MMR 1 / 1.5 / 2 / 2.5 %, min IMR 1.3 / 2 / 5 / 5.5 %, 75 / 50 / 20 / 18.18x; then +4,000
+    contracts and +0.5 % per tier: tier 5 (8,000, 12,000] at 3 % (IMR 6 %, 16.66x), ...,
+    tier 10 (28,000, 32,000] at 5.5 % (IMR 8.5 %, 11.76x)."""
+    listed = [(500, "0.01", "0.013", "75"), (1000, "0.015", "0.02", "50")]
+    listed += [(4000, "0.02", "0.05", "20"), (8000, "0.025", "0.055", "18.18")]
+    assert _table(swap, "SOL-USDT-SWAP") == _published(listed, 4000, 10)
+
+
+@pytest.mark.parametrize(
+    ("symbol", "contracts", "price", "mm"),
+    [
+        ("ETH-USDT-SWAP", D(3000), 2000, D(2850)),  # 600,000 × (0.4 % + 0.075 %)
+        ("ETH-USDT-SWAP", D("3000.1"), 2000, D("3450.115")),  # 600,020 × 0.575 %
+        ("ETH-USDT-SWAP", D(12000), 2000, D(25800)),  # 2,400,000 × 1.075 %
+        ("ETH-USDT-SWAP", D(12001), 2000, D("37803.15")),  # 2,400,200 × 1.575 %
+        ("SOL-USDT-SWAP", D(500), 150, D("806.25")),  # 75,000 × (1 % + 0.075 %)
+        ("SOL-USDT-SWAP", D(501), 150, D("1183.6125")),  # 75,150 × 1.575 %
+        ("SOL-USDT-SWAP", D(4001), 150, D("15453.8625")),  # 600,150 × 2.575 %
+        ("SOL-USDT-SWAP", D(8001), 150, D("36904.6125")),  # 1,200,150 × 3.075 %
+    ],
+)
+def test_eth_and_sol_requirements_jump_at_the_published_edges(
+    swap: mc.Policy, symbol: str, contracts: Decimal, price: int, mm: Decimal
+) -> None:
+    """[ETH21], [SOL22] with [2020]'s trigger rate MMR + 0.075 %: the whole position takes the
+    rate of the tier its contract count is in (0.1 ETH or 1 SOL a contract); value =
+    contracts × face value × price."""
+    account = mc.Account(10**9, [mc.Position(symbol, "long", contracts, price)])
+    assert swap.maintenance_margin(account, symbol, marks={symbol: D(price)}) == mm
+
+
+def test_eth_initial_margin_at_the_tier_leverage(swap: mc.Policy) -> None:
+    """[2020] IM = face value × contracts × price / leverage, with [ETH21]'s tier leverage when
+    the position names none: 100 contracts (10 ETH) at 2,000 in tier 1 (125x): 20,000 / 125 =
+    160; 6,001 contracts (600.1 ETH, tier 3, 66.66x): 1,200,200 / 66.66."""
+    for contracts, im in ((100, D(160)), (6001, exact("1200200/66.66"))):
+        account = mc.Account(10**9, [mc.Position("ETH-USDT-SWAP", "long", contracts, 2000)])
+        marks = {"ETH-USDT-SWAP": D(2000)}
+        assert swap.initial_margin(account, "ETH-USDT-SWAP", marks=marks) == im
+
+
+def test_eth_partial_liquidation_down_to_its_tier_1_cap(swap: mc.Policy) -> None:
+    """[PROC] with [ETH21]: isolated long 13,000 contracts (1,300 ETH, tier 4: 1.5 % + 0.075 %)
+    at 2,000 with 100,000; mark 1,950: value 2,535,000, margin balance 100,000 − 1,300 × 50 =
+    35,000, below tier 4's 2,535,000 × 1.575 % = 39,926.25 but above tier 1's 2,535,000 ×
+    0.475 % = 12,041.25: reduced "until it is at Tier 1", 13,000 − 3,000 = 10,000."""
+    position = mc.Position("ETH-USDT-SWAP", "long", 13000, 2000, "isolated", margin=100000)
+    (pool,) = swap.pools(mc.Account(0, [position]), marks={"ETH-USDT-SWAP": D(1950)})
+    assert (pool.margin_balance, pool.maintenance_margin) == (35000, D("39926.25"))
+    action = swap.liquidation_action(pool, 0)
+    assert action == Reduce("ETH-USDT-SWAP", "long", D(10000), "market", None)
+
+
 def test_aliases_name_the_swaps(swap: mc.Policy) -> None:
     """The bundled scenarios' BTCUSDT, ETHUSDT and SOLUSDT are the three swaps: contracts of
     0.01 BTC ([2020] specification table; OKX's ctVal), 0.1 ETH and 1 SOL. A scenario's sizes
@@ -179,11 +276,11 @@ def test_cross_long_liquidation_price(swap: mc.Policy) -> None:
 
 
 def test_isolated_short_liquidation_price(swap: mc.Policy) -> None:
-    """Isolated short 1,000 SOL contracts (1 SOL each) at 200 with 20,000 margin: tier 2
-    ((500, 5,500] contracts, 1 % + 0.075 %): LP_short = (E + M/q) / (1 + m) = 220 / 1.01075;
+    """[SOL22] Isolated short 1,000 SOL contracts (1 SOL each) at 200 with 20,000 margin: tier 2
+    ((500, 1,000] contracts, 1.5 % + 0.075 %): LP_short = (E + M/q) / (1 + m) = 220 / 1.01575;
     BP = E + M/q = 220."""
     account = mc.Account(0, [mc.Position("SOLUSDT", "short", 1000, 200, "isolated", margin=20000)])
-    assert swap.liquidation_price(account, "SOLUSDT") == exact("220/1.01075")
+    assert swap.liquidation_price(account, "SOLUSDT") == exact("220/1.01575")
     assert swap.bankruptcy_price(account, "SOLUSDT") == 220
 
 

@@ -8,6 +8,9 @@
   (a bundled name or a TOML file), with each account's story.
 * ``margincall compare SCENARIO [--policy NAME ...] [--format table|markdown|json|csv]``: the
   policies side by side (default: every available policy); progress goes to stderr.
+* ``margincall verify POLICY [--examples N] [--profile ci|nightly] [--law NAME ...]``: the
+  conformance suite on a policy (a name or a TOML file): each law, pass or fail, and the shrunk
+  counterexample of a failure; status 1 when a law fails. Needs ``hypothesis``.
 
 User mistakes print one message on stderr and exit with status 1 (2 for usage errors); no
 traceback.
@@ -206,6 +209,47 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 1 if failed and len(failed) == len(comparison.summaries) else 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    try:
+        from margincall.testing import conformance
+    except ImportError as error:  # hypothesis is the test extra's
+        raise MargincallError(
+            f"verify needs hypothesis ({error}): pip install 'margincall[test]'"
+        ) from None
+    policy = load_policy(args.policy)
+    laws = {law.name: law for law in conformance.LAWS}
+    unknown = [name for name in args.law or () if name not in laws]
+    if unknown:
+        raise MargincallError(
+            f"--law: unknown law {', '.join(unknown)}; the laws are {', '.join(laws)}"
+        )
+    chosen = [laws[name] for name in args.law] if args.law else list(laws.values())
+    print(f"Verifying {policy.name} ({policy.origin}), profile {args.profile}")
+    failed = 0
+    for law in chosen:
+        verdict = conformance.check_law(
+            policy, law, profile=args.profile, max_examples=args.examples
+        )
+        print(f"{'PASS' if verdict.passed else 'FAIL'}  {law.name}: {law.statement}", flush=True)
+        if not verdict.passed:
+            failed += 1
+            print(f"      {verdict.failure}")
+            for line in (verdict.counterexample or "(no example)").splitlines():
+                print(f"      | {line}")
+    print(f"{len(chosen) - failed} of {len(chosen)} laws hold for {policy.name}")
+    return 1 if failed else 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 TABLE_ACCOUNTS = 20
 """Above this many accounts, tables show the per-policy summary only (unless --accounts)."""
 
@@ -244,6 +288,16 @@ def parser() -> argparse.ArgumentParser:
         help=f"per-account rows even above {TABLE_ACCOUNTS} accounts",
     )
     comparing.set_defaults(run=cmd_compare)
+    verifying = commands.add_parser("verify", help="run the conformance suite on a policy")
+    verifying.add_argument("policy", help="policy name or path to a policy TOML file")
+    verifying.add_argument(
+        "--examples", type=_positive_int, help="examples per law (default: the profile's)"
+    )
+    verifying.add_argument("--profile", choices=["ci", "nightly"], default="ci")
+    verifying.add_argument(
+        "--law", action="append", help="a law to check (repeatable; default: every law)"
+    )
+    verifying.set_defaults(run=cmd_verify)
     return top
 
 

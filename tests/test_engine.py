@@ -405,3 +405,103 @@ def test_longs_equal_shorts_is_checked_after_every_step(
     monkeypatch.setattr(engine._Simulation, "_took", forgetful)
     with pytest.raises(mc.MargincallError, match="longs and shorts differ"):
         binance.simulate(mc.load_scenario("fund-runs-dry"))
+
+
+# --- ADL triggered while the insurance fund still holds money (margincall_adl_trigger) ------
+
+
+def _fund_drop(crash_day: str) -> mc.Scenario:
+    """A 400,000 fund, drawn down to 200,000 on day 0, then a second takeover ``crash_day``
+    days later (scenario sizes in BTC; okx-swap plays them as 0.01 BTC contracts).
+
+    Step 1 (day 0, mark 50,000): "big", an isolated long 50 BTC @ 60,000 at 10x (margin
+    300,000, 5,000 contracts: OKX tier 2, so taken over whole), is bankrupt at
+    60,000 − 300,000 / 50 = 54,000. The fund sells the 50 BTC at the mark (no slippage):
+    50 × (50,000 − 54,000) = −200,000, leaving 200,000.
+    Step 2 (mark 40,000): "small", an isolated long 1 BTC @ 45,000 at 10x (margin 4,500), has
+    4,500 − 5,000 = −500 of margin balance and is taken over at 45,000 − 4,500 = 40,500.
+    "w" is short 2 BTC @ 60,000 with 10,000 of cash: a winner."""
+    return mc.Scenario(
+        {
+            "big": mc.Account(
+                0, [mc.Position("BTCUSDT", "long", 50, 60000, "isolated", leverage=10)]
+            ),
+            "small": mc.Account(
+                0, [mc.Position("BTCUSDT", "long", 1, 45000, "isolated", leverage=10)]
+            ),
+            "w": mc.Account(10000, [mc.Position("BTCUSDT", "short", 2, 60000)]),
+        },
+        [
+            mc.Step("open", {"BTCUSDT": D(60000)}),
+            mc.Step("gap", {"BTCUSDT": D(50000)}),
+            mc.Step("crash", {"BTCUSDT": D(40000)}, day=D(crash_day)),
+        ],
+        mc.MarkFill(),
+        insurance_fund=400000,
+    )
+
+
+def test_a_fund_drop_sends_the_takeover_to_adl_while_the_fund_still_pays() -> None:
+    """okx-swap, OKX-4's figures [DROP: OKX help mirror, "a straight-line decrease of 30% from
+    the peak value of the risk reserve within 8 hours"; ukcamo.com/4352.html, undated: the
+    reference minus max(30 %, 50K)]. At step 1 the fund's history is 400,000 throughout: its
+    peak 400,000 gives a threshold of 400,000 − max(120,000, 50,000) = 280,000, and 400,000
+    is not below it, so the fund takes "big" over as usual and ends at 200,000.
+    Step 2 is 6 hours later (day 0.25): the points 400,000, 400,000, 200,000 are 6 hours old,
+    the peak within 8 hours is 400,000, the threshold 280,000, and 200,000 < 280,000: ADL
+    comes first. At the mark ([adl] price = "mark"; the fund can pay the gap
+    1 × (40,500 − 40,000) = 500): w's short closes 1 BTC at 40,000, realising
+    1 × (60,000 − 40,000) = 20,000 (cash 30,000, no ADL fee); the fund pays the 500 and ends
+    at 199,500. The book takes nothing from the fund."""
+    outcome = mc.load_policy("okx-swap").simulate(_fund_drop("0.25"))
+    assert outcome.liquidations == (
+        Liquidation(1, "big", "BTCUSDT", "long", D(50), D(54000), "takeover"),
+        Liquidation(2, "small", "BTCUSDT", "long", D(1), D(40500), "takeover"),
+    )
+    assert outcome.fund_path == (D(400000), D(200000), D(199500))
+    assert outcome.adl == (AdlRecord(2, "w", "small", "BTCUSDT", D(1), D(40000)),)
+    assert outcome.balance("w") == D(30000)
+    assert outcome.open_positions["w"] == (("BTCUSDT", "short", D(1)),)
+    assert outcome.balance("small") == 0 and outcome.debt("small") == 0
+    assert [(n.step, n.account) for n in outcome.notices] == [(2, "small")]
+    assert "ADL trigger held with the insurance fund at 200,000" in outcome.explain("small")
+    assert outcome.ledger.total() == 0
+
+
+def test_no_adl_first_once_the_peak_is_outside_the_window() -> None:
+    """The same takeover 12 hours after the drop (day 0.5): the 400,000 and the 200,000 of
+    day 0 are 12 hours old, outside the 8-hour window, so the reference is the balance now,
+    200,000, and the threshold 200,000 − max(60,000, 50,000) = 140,000: not triggered. The
+    fund sells the BTC in the book at 40,000, losing 500 (the same 199,500 as under ADL at
+    the mark), and w keeps its whole short and its 10,000."""
+    outcome = mc.load_policy("okx-swap").simulate(_fund_drop("0.5"))
+    assert outcome.fund_path == (D(400000), D(200000), D(199500))
+    assert outcome.adl == ()
+    assert outcome.balance("w") == D(10000)
+    assert outcome.open_positions["w"] == (("BTCUSDT", "short", D(2)),)
+    assert outcome.notices == ()
+    assert outcome.ledger.total() == 0
+
+
+def test_the_default_trigger_never_fires(binance: mc.Policy) -> None:
+    """Binance publishes no trigger ahead of the fund: the default answers False, even for an
+    empty fund (the engine then deleverages what the fund cannot absorb, as before)."""
+    assert binance.adl_trigger("BTCUSDT", [(0, 400000), (D("0.25"), 0)]) is False
+
+
+@pytest.mark.parametrize(
+    ("history", "message"),
+    [
+        ([], "fund_history: at least one (day, balance) point is needed: the last one is now"),
+        ([(0, 1), (D("0.5"), 1), (D("0.25"), 1)], "fund_history[2] day: 0.25 is before the"),
+        ([(0, -1)], "fund_history[0] balance: must be >= 0, got -1"),
+        ([(0.5, 1)], "fund_history[0] day: got the float 0.5; floats are inexact"),
+        ([(0, 1, 2)], "fund_history[0]: expected a (day, balance) pair, got (0, 1, 2)"),
+    ],
+)
+def test_a_bad_fund_history_is_refused(
+    binance: mc.Policy, history: list[tuple[object, ...]], message: str
+) -> None:
+    with pytest.raises(mc.InvalidInputError) as caught:
+        binance.adl_trigger("BTCUSDT", history)  # type: ignore[arg-type]
+    assert str(caught.value).startswith(message)

@@ -46,8 +46,13 @@ Rules and their public sources (each also cited in the policy files' ``[[sources
   price; without one it defers to the default (the same formula with the pool's equity).
 * **Contract PnL-drawdown ADL** of the 2025 grouped insurance pools
   (:func:`pnl_drawdown_adl`, parameters in ``[parameters]``) [official:
-  bybit-exchange.github.io/docs/v5/market/adl-alert, 2025-09-13]. The engine cannot play it
-  yet; it is a pure, tested function.
+  bybit-exchange.github.io/docs/v5/market/adl-alert, 2025-09-13], played by the engine through
+  ``margincall_adl_trigger`` (:func:`drawdown_adl_active`): ADL comes ahead of the fund once
+  the drawdown from the fund's 8-hour peak, over that peak, falls below
+  ``adl_insurance_pnl_ratio`` with the fund above ``adl_trigger_threshold``, until it recovers
+  above ``adl_stop_ratio``; and whenever the fund is at or below 0 (pool-equity ADL). The
+  engine has one fund and no per-symbol PnL, so the fund's own drawdown stands in for the
+  symbol's PnL drawdown.
 
 Everything else is the default mechanisms with Bybit's numbers: tax-bracket tiers with the MM
 deduction, no separate liquidation fee, the insurance fund takes the surplus and covers the
@@ -68,6 +73,7 @@ from margincall.config import PolicySpec
 from margincall.decimals import CONTEXT, ONE, ZERO, running_in, to_decimal
 from margincall.errors import InvalidInputError
 from margincall.market import Market
+from margincall.mechanisms.insurance import hours_ago, peak_within
 from margincall.mechanisms.procedure import largest_requirement, takeover
 from margincall.pricing import Leg, PriceProblem, PriceSolution, solve
 from margincall.tiers import Tier, tier_for, tier_index
@@ -79,6 +85,11 @@ POLICIES = ("bybit-linear.toml", "bybit-inverse.toml")
 ADL_RATIO = "adl_insurance_pnl_ratio"
 ADL_THRESHOLD = "adl_trigger_threshold"
 ADL_STOP = "adl_stop_ratio"
+DRAWDOWN_WINDOW_HOURS = Decimal(8)
+"""The drawdown rule's window: pnlRatio = (symbol's current PnL − its 8h max PnL) / the pool's
+8h max balance ("the maximum balance of the grouped insurance pool in the last 8 hours")
+[official: bybit-exchange.github.io/docs/v5/market/adl-alert, 2025-09-13]. Part of the
+formula, not one of the parameters the API reports (i_pr, adl_tt, adl_sr)."""
 
 
 @hookimpl
@@ -289,3 +300,37 @@ def pnl_drawdown_adl(
         stopped=pnl_ratio > config.number(ADL_STOP, symbol),
         adl_loss=max(ZERO, ratio * peak - drawdown),
     )
+
+
+def drawdown_adl_active(
+    config: PolicySpec, symbol: str, fund_history: tuple[tuple[Decimal, Decimal], ...]
+) -> bool:
+    """Whether Bybit's ADL is on now for ``symbol``, played over the fund's ``(day, balance)``
+    history (oldest first, the last one now).
+
+    At each point, :func:`pnl_drawdown_adl` with the fund's balance as the PnL and its peak of
+    the last 8 hours as both the 8h max PnL and the 8h max balance: drawdown ADL starts when
+    it triggers and stays on until it stops (pnlRatio > ``adl_stop_ratio``). Pool-equity ADL
+    is on while the balance is <= 0. Approximation: Bybit measures the symbol's own PnL; the
+    engine's fund moves only with liquidations, so its drawdown is the sum of every symbol's
+    (exact when one symbol moves it)."""
+    drawdown = False
+    for k in range(len(fund_history)):
+        points = hours_ago(fund_history[: k + 1])
+        balance = points[-1][1]
+        peak = peak_within(points, DRAWDOWN_WINDOW_HOURS)
+        if peak <= 0:  # empty for 8 hours: no ratio, pool-equity ADL only
+            continue
+        check = pnl_drawdown_adl(
+            config, symbol, balance=balance, max_balance=peak, pnl=balance, max_pnl=peak
+        )
+        fired = check.triggered and balance > 0  # `triggered` includes pool-equity ADL
+        drawdown = fired or (drawdown and not check.stopped)
+    return fund_history[-1][1] <= 0 or drawdown
+
+
+@hookimpl
+def margincall_adl_trigger(
+    config: PolicySpec, market: Market, fund_history: tuple[tuple[Decimal, Decimal], ...]
+) -> bool:
+    return drawdown_adl_active(config, market.symbol, fund_history)

@@ -37,9 +37,11 @@ pro-rata clawback. OKX's own rules, here:
   default divides a loser's PnL% by its leverage instead).
 * **ADL trigger on a fund drop** (OKX-4) [official mirror: "a straight-line decrease of 30% from
   the peak value of the risk reserve within 8 hours"; secondary: ukcamo.com/4352.html, the
-  8-hour reference minus max(30 %, 50K)]. The engine does not play time yet, so this rule is
-  the pure functions :func:`fund_drop_threshold`, :func:`fund_drop_triggers_adl` and
-  :func:`fund_peak`, with their numbers in ``[parameters]``.
+  8-hour reference minus max(30 %, 50K)] (``margincall_adl_trigger``): ADL starts, ahead of
+  the fund, while the fund is below its peak of the last 8 hours less max(30 % of it, 50,000)
+  (:func:`fund_drop_threshold`, :func:`fund_drop_triggers_adl`, :func:`fund_peak`; numbers in
+  ``[parameters]``). OKX publishes no condition for ADL to stop: the rule is checked afresh at
+  every takeover.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from margincall.decimals import ZERO
 from margincall.errors import InvalidInputError
 from margincall.market import Market
 from margincall.mechanisms.adl import effective_leverage
+from margincall.mechanisms.insurance import hours_ago, peak_within
 from margincall.mechanisms.procedure import largest_requirement, takeover
 from margincall.tiers import Tier, tier_for, tier_index
 from margincall.waterfall import AdlCandidate, LiquidationAction, Pool, Reduce
@@ -205,8 +208,14 @@ def fund_drop_triggers_adl(config: PolicySpec, balance: Decimal, reference: Deci
 def fund_peak(config: PolicySpec, history: Iterable[tuple[Decimal, Decimal]]) -> Decimal:
     """The fund's peak over the window: the highest balance among ``(hours_ago, balance)``
     points with ``0 <= hours_ago <= [parameters] adl_fund_drop_window_hours``."""
-    window = _fund_drop(config, "adl_fund_drop_window_hours")
-    inside = [balance for hours, balance in history if ZERO <= hours <= window]
-    if not inside:
-        raise InvalidInputError(f"history: no fund balance within the last {window} hours")
-    return max(inside)
+    return peak_within(history, _fund_drop(config, "adl_fund_drop_window_hours"))
+
+
+@hookimpl
+def margincall_adl_trigger(
+    config: PolicySpec, fund_history: tuple[tuple[Decimal, Decimal], ...]
+) -> bool:
+    """OKX-4 on the engine's fund history: the balance now against the threshold below the
+    peak of the last ``adl_fund_drop_window_hours`` (hours = days × 24)."""
+    balance = fund_history[-1][1]
+    return fund_drop_triggers_adl(config, balance, fund_peak(config, hours_ago(fund_history)))

@@ -4,7 +4,8 @@ waterfall, with every money movement in one double-entry ledger.
 The semantics are those of ``docs/engine.md``. In short: the market is the counterparty of
 every position and every fill, so realised PnL is always settled with it; a takeover closes
 the trader at the bankruptcy price and hands the position to the backstop (the insurance fund
-offloads what it can afford, holds what its capacity allows, ADL takes the rest); a pool left
+offloads what it can afford, holds what its capacity allows, ADL takes the rest; while the
+policy's ADL trigger holds, ADL goes first and the fund takes what it leaves); a pool left
 with a negative wallet runs the policy's deficit waterfall.
 """
 
@@ -62,6 +63,7 @@ class _Simulation:
         self.waterfall = policy.spec.deficit.waterfall
         self.has_fund = "insurance-fund" in self.waterfall
         self.backstop = self.has_fund or "adl" in self.waterfall
+        self.may_trigger = self.has_fund and "adl" in self.waterfall  # ADL ahead of the fund
         opening: dict[str, Decimal] = {}
         self.positions: dict[str, list[_Open]] = {}
         self.modes: dict[str, PositionMode] = {}
@@ -91,6 +93,12 @@ class _Simulation:
         self.liquidations: list[Liquidation] = []
         self.adl: list[AdlRecord] = []
         self.fund_path: list[Decimal] = []
+        self.day = scenario.day_at(0)
+        # the fund's (day, balance) history for margincall_adl_trigger: the opening balance,
+        # then the balance at the end of every step
+        self.fund_history: list[tuple[Decimal, Decimal]] = [
+            (self.day, self.ledger.balance(lg.INSURANCE_FUND))
+        ]
         self.consumed: dict[tuple[str, OrderSide], Decimal] = {}
         self._marks: dict[str, Decimal] = {}
         self.market_position: dict[str, Decimal] = {}  # net long, per symbol
@@ -351,10 +359,15 @@ class _Simulation:
         later = tuple(s for s in self.waterfall if s not in ("insurance-fund", "adl"))
         self._liquidated(step, key, symbol, side, size, price, "takeover")
         self._close(step, key, o, size, price, "taken over at the bankruptcy price")
-        left = self._offload(step, symbol, side, size, price, mark) if self.has_fund else size
+        left = size
+        adl_first = self.may_trigger and self._adl_triggered(step, key, symbol, side)
+        if adl_first:  # the policy's ADL trigger holds: the winners take it before the fund
+            left = self._deleverage(step, key, symbol, side, left, price, mark)
+        if left > 0 and self.has_fund:
+            left = self._offload(step, symbol, side, left, price, mark)
         if left > 0 and self.has_fund:
             left = self._hold(step, symbol, side, left, price, mark, within_capacity=True)
-        if left > 0 and "adl" in self.waterfall:
+        if left > 0 and "adl" in self.waterfall and not adl_first:
             left = self._deleverage(step, key, symbol, side, left, price, mark)
         if left > 0 and later:
             # what nobody took is closed in the market anyway; a loss beyond the fund's balance
@@ -366,6 +379,22 @@ class _Simulation:
             self._hold(step, symbol, side, left, price, mark, within_capacity=False)
 
     # --- the backstop ---------------------------------------------------------------------
+
+    def _adl_triggered(self, step: int, key: str, symbol: str, side: Side) -> bool:
+        """The policy's ADL trigger (``margincall_adl_trigger``) on the fund's history and its
+        balance now; when it holds, a notice tells the bankrupt account why ADL came first."""
+        balance = self.ledger.balance(lg.INSURANCE_FUND)
+        if not self.policy.adl_trigger(symbol, (*self.fund_history, (self.day, balance))):
+            return False
+        self.notices.append(
+            Notice(
+                step,
+                key,
+                f"the policy's ADL trigger held with the insurance fund at {amount(balance)}: "
+                f"its {symbol} {side} position went to auto-deleveraging before the fund",
+            )
+        )
+        return True
 
     def _offload(
         self,
@@ -645,7 +674,7 @@ class _Simulation:
             today = self.scenario.day_at(index)
             if today > day:
                 self._accrue(index, today - day)
-            day = today
+            day = self.day = today
             for key, moved in step.transfers.items():
                 self._transfer(index, key, moved)
             self._offload_holdings(index)
@@ -656,6 +685,7 @@ class _Simulation:
                         self._liquidate(index, key, (o.symbol, o.side))
             self._check_open_interest(index)
             self.fund_path.append(self.ledger.balance(lg.INSURANCE_FUND))
+            self.fund_history.append((today, self.fund_path[-1]))
         return Outcome(
             policy=self.policy.name,
             scenario=self.scenario.name,

@@ -182,6 +182,22 @@ def margincall_takeover_capacity(
     that ratio, else unbounded."""
 
 
+@hookspec(firstresult=True)
+def margincall_adl_trigger(
+    config: PolicySpec, market: Market, fund_history: tuple[tuple[Decimal, Decimal], ...]
+) -> bool | None:
+    """Return whether ADL starts now for a takeover in ``market``, before the insurance fund
+    absorbs it, although the fund still holds money (first result).
+
+    ``fund_history`` is the fund's balance over time as ``(day, balance)`` pairs, oldest
+    first: ``day`` counts days since the scenario began (it may be fractional; hours are
+    ``day * 24``) and never decreases; ``balance`` is >= 0 in the settlement currency; the
+    last pair is the balance now. The engine passes the opening balance, the balance at the
+    end of every step played so far, and the balance now. While this returns True, a
+    takeover goes to ADL first and the fund takes only what ADL leaves. Default: False (ADL
+    starts only when the fund cannot absorb a takeover)."""
+
+
 # --- deficit recovery ---------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ implementations are resolved once, here, into plain callables; no computation go
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -128,6 +128,7 @@ class Policy:
         self._trading_fee = hook("margincall_trading_fee")
         self._liquidation_fee = hook("margincall_liquidation_fee")
         self._takeover_capacity = hook("margincall_takeover_capacity")
+        self._adl_trigger = hook("margincall_adl_trigger")
         self._adl_score = hook("margincall_adl_score")
         self._adl_allocate = hook("margincall_adl_allocate")
         self._clawback = hook("margincall_clawback")
@@ -518,6 +519,33 @@ class Policy:
             to_decimal(net_notional, "net_notional"),
         )
         return capacity
+
+    @_exact
+    def adl_trigger(self, symbol: str, fund_history: Iterable[tuple[Number, Number]]) -> bool:
+        """Whether ADL starts now for a takeover in ``symbol``, ahead of the insurance fund
+        (see ``margincall_adl_trigger``). ``fund_history`` holds the fund's ``(day, balance)``
+        points, oldest first, the last one now: days >= 0 and never decreasing, balances >= 0.
+        """
+        market = self.market(symbol)
+        points: list[tuple[Decimal, Decimal]] = []
+        for k, point in enumerate(fund_history):
+            if not isinstance(point, tuple) or len(point) != 2:
+                raise InvalidInputError(
+                    f"fund_history[{k}]: expected a (day, balance) pair, got {point!r}"
+                )
+            day = non_negative(point[0], f"fund_history[{k}] day")
+            balance = non_negative(point[1], f"fund_history[{k}] balance")
+            if points and day < points[-1][0]:
+                raise InvalidInputError(
+                    f"fund_history[{k}] day: {day} is before the previous point's day "
+                    f"{points[-1][0]}"
+                )
+            points.append((day, balance))
+        if not points:
+            raise InvalidInputError(
+                "fund_history: at least one (day, balance) point is needed: the last one is now"
+            )
+        return bool(self._adl_trigger(self.spec, market, tuple(points)))
 
     @_exact
     def adl_score(self, candidate: AdlCandidate) -> Decimal:

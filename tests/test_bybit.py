@@ -48,10 +48,10 @@ from hypothesis import strategies as st
 
 import margincall as mc
 from margincall import ledger as lg
-from margincall.outcome import Liquidation
+from margincall.outcome import AdlRecord, Liquidation
 from margincall.testing.strategies import decimals_between
 from margincall.waterfall import AdlCandidate, Reduce, Takeover
-from margincall_plugins.bybit import pnl_drawdown_adl
+from margincall_plugins.bybit import drawdown_adl_active, pnl_drawdown_adl
 
 D = Decimal
 DATA = Path(__file__).parent / "data"
@@ -667,3 +667,103 @@ def test_policies_carry_their_provenance(linear: mc.Policy, inverse: mc.Policy) 
         "BTC",
     )
     assert sorted(linear.markets) == ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
+
+
+# --- the drawdown trigger played by the engine (margincall_adl_trigger) --------------------
+
+
+def _history(*points: tuple[str, int]) -> tuple[tuple[Decimal, Decimal], ...]:
+    return tuple((D(day), D(balance)) for day, balance in points)
+
+
+@pytest.mark.parametrize(
+    ("points", "on"),
+    [
+        # BYB-8: peak 1,000,000, now 650,000: pnlRatio −0.35 < −0.3, balance > 10,000
+        ((("0", 1000000), ("0", 650000)), True),
+        # −0.27 never passed −0.3: not started
+        ((("0", 1000000), ("0", 730000)), False),
+        # started at −0.35, now −0.27: not above the stop ratio −0.25, so still on
+        ((("0", 1000000), ("0", 650000), ("0", 730000)), True),
+        # started, now −0.24 > −0.25: stopped
+        ((("0", 1000000), ("0", 650000), ("0", 760000)), False),
+        # −0.3571 (14,000 → 9,000) but the balance is not above adlTriggerThreshold 10,000
+        ((("0", 14000), ("0", 9000)), False),
+        # pool-equity ADL: balance <= 0, whatever the ratio
+        ((("0", 1000000), ("0", 0)), True),
+        # the 1,000,000 is 12 hours old, outside the 8-hour window: the peak is 650,000
+        ((("0", 1000000), ("0.5", 650000)), False),
+        # six hours old, inside it
+        ((("0", 1000000), ("0.25", 650000)), True),
+    ],
+)
+def test_drawdown_adl_over_a_fund_history(
+    linear: mc.Policy, points: tuple[tuple[str, int], ...], on: bool
+) -> None:
+    """[ALERT] pnlRatio = (current PnL − 8h max PnL) / the pool's 8h max balance; triggered
+    when the balance > adlTriggerThreshold (10,000) and pnlRatio < insurancePnlRatio (−0.3);
+    stopped when pnlRatio > adlStopRatio (−0.25); pool-equity ADL at balance <= 0. The fund's
+    balance stands in for the symbol's PnL, so pnlRatio = (balance − 8h peak) / 8h peak:
+    650,000 → −350,000 / 1,000,000 = −0.35; 730,000 → −0.27; 760,000 → −0.24;
+    9,000 after 14,000 → −5,000 / 14,000 = −0.357."""
+    history = _history(*points)
+    assert drawdown_adl_active(linear.spec, "BTCUSDT", history) is on
+    assert linear.adl_trigger("BTCUSDT", history) is on
+
+
+def _drawdown(crash_day: str) -> mc.Scenario:
+    """A 400,000 fund. Step 1 (day 0, mark 49,000): "big", an isolated long 30 BTC @ 60,000 at
+    10x (margin 180,000; value 1,470,000 in the lowest risk limit, so taken over whole), is
+    bankrupt at 60,000 − 180,000 / 30 = 54,000 (on the 0.1 tick). The fund sells the 30 BTC
+    at the mark (no slippage): 30 × (49,000 − 54,000) = −150,000, leaving 250,000.
+    Step 2 (mark 40,000): "small", an isolated long 1 BTC @ 45,000 at 10x (margin 4,500), is
+    taken over at 40,500. "w" is short 2 BTC @ 60,000 with 10,000 of cash."""
+    return mc.Scenario(
+        {
+            "big": mc.Account(
+                0, [mc.Position("BTCUSDT", "long", 30, 60000, "isolated", leverage=10)]
+            ),
+            "small": mc.Account(
+                0, [mc.Position("BTCUSDT", "long", 1, 45000, "isolated", leverage=10)]
+            ),
+            "w": mc.Account(10000, [mc.Position("BTCUSDT", "short", 2, 60000)]),
+        },
+        [
+            mc.Step("open", {"BTCUSDT": D(60000)}),
+            mc.Step("gap", {"BTCUSDT": D(49000)}),
+            mc.Step("crash", {"BTCUSDT": D(40000)}, day=D(crash_day)),
+        ],
+        mc.MarkFill(),
+        insurance_fund=400000,
+    )
+
+
+def test_the_engine_deleverages_ahead_of_the_fund_after_a_drawdown(linear: mc.Policy) -> None:
+    """[ALERT] six hours after the drop (day 0.25), the fund's 8-hour peak is 400,000 and its
+    balance 250,000: pnlRatio −150,000 / 400,000 = −0.375 < −0.3 with 250,000 > 10,000, so
+    ADL comes first. [ADL] at the bankruptcy price of the liquidated order: w's short closes
+    1 BTC at 40,500, realising 1 × (60,000 − 40,500) = 19,500 and paying the maker fee
+    40,500 × 0.02 % = 8.1: cash 10,000 + 19,500 − 8.1 = 29,491.9. The fund pays nothing: it
+    stays at 250,000 (selling the BTC at 40,000 would have cost it 500)."""
+    outcome = linear.simulate(_drawdown("0.25"))
+    assert outcome.liquidations == (
+        Liquidation(1, "big", "BTCUSDT", "long", D(30), D(54000), "takeover"),
+        Liquidation(2, "small", "BTCUSDT", "long", D(1), D(40500), "takeover"),
+    )
+    assert outcome.adl == (AdlRecord(2, "w", "small", "BTCUSDT", D(1), D(40500)),)
+    assert outcome.balance("w") == D("29491.9")
+    assert outcome.fees_paid("w") == D("8.1")
+    assert outcome.fund_path == (D(400000), D(250000), D(250000))
+    assert outcome.ledger.total() == 0
+
+
+def test_no_drawdown_adl_once_the_peak_is_eight_hours_old(linear: mc.Policy) -> None:
+    """The same takeover twelve hours after the drop (day 0.5): the 400,000 peak is outside
+    the window, the 8-hour peak is the 250,000 now, pnlRatio 0 (> −0.25: stopped). The fund
+    takes small's BTC over and sells it at 40,000: 250,000 − 500 = 249,500; w keeps its
+    short."""
+    outcome = linear.simulate(_drawdown("0.5"))
+    assert outcome.adl == ()
+    assert outcome.fund_path == (D(400000), D(250000), D(249500))
+    assert outcome.open_positions["w"] == (("BTCUSDT", "short", D(2)),)
+    assert outcome.ledger.total() == 0

@@ -662,3 +662,56 @@ def test_missing_parameters_are_named(tmp_path: Path, line: str, problem: str) -
     with pytest.raises(mc.PolicyError) as error:
         _load_variant(tmp_path, text.replace(line, ""))
     assert f"{tmp_path / 'variant.toml'}: {problem}" in error.value.problems
+
+
+# --- the fund-drop trigger played by the engine (margincall_adl_trigger) -------------------
+
+
+def test_okx4_through_the_adl_trigger_hook(swap: mc.Policy) -> None:
+    """OKX-4 [DROP] on a fund history of (day, balance) points: 400,000 at day 0, 200,000 six
+    hours later (day 0.25): the peak within 8 hours is 400,000, the threshold 400,000 −
+    max(30 % × 400,000, 50,000) = 280,000, and 200,000 < 280,000 triggers ADL, under the
+    swap's own name and under its alias. At 280,000 it does not (strictly below). Twelve hours
+    later (day 0.5) the 400,000 is outside the window: the reference is 200,000, the threshold
+    200,000 − max(60,000, 50,000) = 140,000, not triggered."""
+    six_hours = [(D(0), D(400000)), (D("0.25"), D(200000))]
+    assert swap.adl_trigger("BTC-USDT-SWAP", six_hours)
+    assert swap.adl_trigger("BTCUSDT", six_hours)
+    assert not swap.adl_trigger("BTCUSDT", [(D(0), D(400000)), (D("0.25"), D(280000))])
+    assert not swap.adl_trigger("BTCUSDT", [(D(0), D(400000)), (D("0.5"), D(200000))])
+
+
+def test_the_50k_floor_keeps_a_small_fund_from_triggering(swap: mc.Policy) -> None:
+    """[DROP] the drop must be max(30 %, 50,000): a fund of 100,000 that falls to 60,000
+    (−40 %) within the hour stays above 100,000 − 50,000 = 50,000: not triggered; at 49,999
+    it is."""
+    assert not swap.adl_trigger("BTCUSDT", [(D(0), D(100000)), (D("0.04"), D(60000))])
+    assert swap.adl_trigger("BTCUSDT", [(D(0), D(100000)), (D("0.04"), D(49999))])
+
+
+def test_okex_clawback_never_deleverages_ahead_of_its_fund(clawback: mc.Policy) -> None:
+    """okex-clawback inherits the trigger's parameters, but its waterfall (fund, then
+    clawback) has no ADL stage, so the engine never asks: a takeover is the fund's first.
+    The _fund_drop scenario of test_engine.py: big's takeover costs the fund 200,000; six hours
+    later small is taken over at 40,500 and the fund sells at 40,000 for −500: nobody is
+    deleveraged."""
+    trader = mc.Position("BTCUSDT", "long", 50, 60000, "isolated", leverage=10)
+    small = mc.Position("BTCUSDT", "long", 1, 45000, "isolated", leverage=10)
+    scenario = mc.Scenario(
+        {
+            "big": mc.Account(0, [trader]),
+            "small": mc.Account(0, [small]),
+            "w": mc.Account(10000, [mc.Position("BTCUSDT", "short", 2, 60000)]),
+        },
+        [
+            mc.Step("open", {"BTCUSDT": D(60000)}),
+            mc.Step("gap", {"BTCUSDT": D(50000)}),
+            mc.Step("crash", {"BTCUSDT": D(40000)}, day=D("0.25")),
+        ],
+        mc.MarkFill(),
+        insurance_fund=400000,
+    )
+    outcome = clawback.simulate(scenario)
+    assert outcome.adl == () and outcome.notices == ()
+    assert outcome.fund_path == (D(400000), D(200000), D(199500))
+    assert outcome.ledger.total() == 0

@@ -1,13 +1,15 @@
 """Laws every simulation keeps, over generated scenarios (with deposits, withdrawals and days
-passing) and five policies: Binance's waterfall (insurance fund, then ADL at the bankruptcy
-price), the same with ADL at the mark and a maker fee, chasing with interest (the trader owes
-the deficit), venue absorption (negative-balance protection) and OKEx's historical order
-(insurance fund, then clawback)."""
+passing) and seven policies: Binance's waterfall (insurance fund, then ADL at the bankruptcy
+price), the same with ADL at the mark and a maker fee, the same again with an ADL trigger that
+always holds (every takeover goes to ADL ahead of the fund), bybit-linear (its drawdown
+trigger), chasing with interest (the trader owes the deficit), venue absorption
+(negative-balance protection) and OKEx's historical order (insurance fund, then clawback)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
+from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
@@ -15,10 +17,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import margincall as mc
+from margincall import hookimpl
+from margincall.registry import GROUP, Registry
 
 D = Decimal
 DATA = Path(__file__).parent / "data"
 BASE = {"BTCUSDT": D(60000), "ETHUSDT": D(3000)}
+ADL_POLICIES = ("fund-adl", "adl-mark-fee", "adl-first", "bybit-linear")
+
+
+class AlwaysAdlFirst:
+    """An ADL trigger that always holds: every takeover goes to ADL before the fund."""
+
+    @hookimpl
+    def margincall_adl_trigger(self) -> bool:
+        return True
+
+
+always_adl_first = AlwaysAdlFirst()
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +52,22 @@ def policies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, mc.Policy]:
         'name = "chasing"\nextends = "binance-usdm-chasing"\n'
         "[chasing]\nannual_interest_rate = 0.1\n"
     )
+    first = venue.parent / "adl-first.toml"
+    first.write_text(
+        'name = "adl-first"\nextends = "binance-usdm"\nplugins = ["binance", "always"]\n'
+        '[adl]\nprice = "mark"\nfee = "maker"\n'
+    )
+    registry = Registry.discover(
+        [
+            EntryPoint("binance", "margincall_plugins.binance", GROUP),
+            EntryPoint("always", f"{__name__}:always_adl_first", GROUP),
+        ],
+        blocked=frozenset(),
+    )
     return {
         "fund-adl": mc.load_policy("binance-usdm"),
+        "adl-first": mc.load_policy(first, registry=registry),
+        "bybit-linear": mc.load_policy("bybit-linear"),
         "adl-mark-fee": mc.load_policy(adl_mark),
         "chasing": mc.load_policy(chasing),
         "venue": mc.load_policy(venue),
@@ -114,7 +144,8 @@ def test_every_simulation_keeps_the_laws(
                 assert outcome.debt(key) == 0
                 if flat:
                     assert outcome.balance(key) >= 0
-        # ADL: only other accounts, never more than what was taken over, never a flat account
+        # ADL (ahead of the fund or not): only other accounts' opposite positions, in profit
+        # at the fill; never more than what was taken over; never a flat account
         taken: dict[tuple[int, str, str], Decimal] = defaultdict(Decimal)
         for x in outcome.liquidations:
             if x.kind == "takeover":
@@ -122,14 +153,24 @@ def test_every_simulation_keeps_the_laws(
         adl: dict[tuple[int, str, str], Decimal] = defaultdict(Decimal)
         for record in outcome.adl:
             assert record.account != record.bankrupt
-            assert any(
-                p.symbol == record.symbol for p in scenario.accounts[record.account].positions
-            )
+            (winner,) = [
+                p for p in scenario.accounts[record.account].positions if p.symbol == record.symbol
+            ]
+            (loser,) = [
+                p for p in scenario.accounts[record.bankrupt].positions if p.symbol == record.symbol
+            ]
+            assert winner.side != loser.side
+            assert winner.sign * (record.price - winner.entry_price) > 0
             adl[(record.step, record.bankrupt, record.symbol)] += record.size
         for key, size in adl.items():
             assert size <= taken[key]
-        if name not in ("fund-adl", "adl-mark-fee"):
+        if name not in ADL_POLICIES:
             assert outcome.adl == ()
+        if name == "adl-first":  # the trigger was asked, and held, at every takeover
+            noticed = {(n.step, n.account) for n in outcome.notices if "ADL trigger" in n.text}
+            assert {(x.step, x.account) for x in outcome.liquidations if x.kind == "takeover"} <= (
+                noticed
+            )
         # a clawback never takes more than the deficit it covers, nor from the bankrupt
         clawed = sum((outcome.clawback_paid(k) for k in scenario.accounts), D(0))
         if name != "fund-clawback":

@@ -125,7 +125,10 @@ def test_simulate_tells_each_accounts_story(capsys: pytest.CaptureFixture[str]) 
 
 def test_unknown_scenario_lists_the_bundled_ones(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compare", "no-such-scenario"]) == 1
-    assert "bundled scenarios: crash-2025-10, fund-runs-dry, owe-money" in capsys.readouterr().err
+    assert (
+        "bundled scenarios: crash-2025-10, crash-2025-10-coin, fund-runs-dry, owe-money"
+        in capsys.readouterr().err
+    )
 
 
 def test_a_closed_pipe_ends_quietly() -> None:

@@ -33,7 +33,12 @@ def owe_money() -> mc.Scenario:
 
 
 def test_bundled_scenarios_load() -> None:
-    assert bundled_scenarios() == ["crash-2025-10", "fund-runs-dry", "owe-money"]
+    assert bundled_scenarios() == [
+        "crash-2025-10",
+        "crash-2025-10-coin",
+        "fund-runs-dry",
+        "owe-money",
+    ]
     crash = load_scenario("crash-2025-10")
     assert len(crash.accounts) == 240
     assert [s.label for s in crash.steps] == ["open", "-5%", "-12%", "low", "rebound"]

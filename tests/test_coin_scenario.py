@@ -161,15 +161,16 @@ def test_policies_without_an_inverse_btc_contract_cannot_play_it(everyone: Compa
     assert not INVERSE_BTC & set(errors)
 
 
-@pytest.mark.xfail(
-    reason="esma-retail's market BTCUSD is a linear CFD (sizes in BTC), so it plays the "
-    "scenario's USD face value as BTC: a scenario does not say that its BTCUSD is inverse, "
-    "and the engine does not check a market's contract type against it",
-    strict=True,
-)
 def test_only_policies_with_an_inverse_btc_contract_play_it(everyone: Comparison) -> None:
+    """The scenario says its BTCUSD is inverse (``contracts``): esma-retail's BTCUSD is a
+    linear CFD whose sizes are BTC, so it cannot play it rather than read USD as BTC."""
     played = {s.policy for s in everyone.summaries if s.error is None}
     assert played == INVERSE_BTC
+    (esma,) = (s for s in everyone.summaries if s.policy == "esma-retail")
+    assert esma.error == (
+        "the scenario's BTCUSD is inverse, esma-retail's BTCUSD is linear: its sizes and "
+        "balances would be read in other units"
+    )
 
 
 def test_the_command_line_compares_it(capsys: pytest.CaptureFixture[str]) -> None:

@@ -78,6 +78,11 @@ def test_depth_and_none_models_from_toml(tmp_path: Path) -> None:
             "marks = { BTCUSDT = 52000 }\nday = -1",
             "steps[1].day: must be >= 0, got -1",
         ),
+        (
+            "insurance_fund = 0",
+            'insurance_fund = 0\ncontracts = { BTCUSDT = "quanto" }',
+            "contracts.BTCUSDT",
+        ),
     ],
 )
 def test_bad_scenario_files_name_file_and_key(

@@ -70,6 +70,7 @@ def main(directory: Path = SCENARIOS) -> None:
         'description = "A crash shaped like 10-11 October 2025: 240 accounts with mixed '
         'leverage on BTC, ETH and SOL; BTC -15 %, ETH -18 %, SOL -30 % at the low, thin books."',
         f"insurance_fund = {FUND}",
+        "contracts = { " + ", ".join(f'{s} = "linear"' for s in OPEN) + " }",
         "",
         "[liquidity]",
         'model = "depth"',
@@ -118,6 +119,7 @@ def main(directory: Path = SCENARIOS) -> None:
         "accounts holding BTCUSD inverse perpetuals (sizes in USD face value; balances, "
         'isolated margins and the insurance fund in BTC); BTC -15 % at the low, thin books."',
         f"insurance_fund = {(FUND / btc).quantize(SATOSHI, ROUND_HALF_EVEN)}",
+        f'contracts = {{ {COIN} = "inverse" }}',
         "",
         "[liquidity]",
         'model = "depth"',

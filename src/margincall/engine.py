@@ -787,6 +787,13 @@ def _units_per_contract(policy: Policy, scenario: Scenario) -> dict[str, Decimal
     of a contract other than one unit (:meth:`Policy.scenario_market`): there the scenario's
     sizes and book depths are base units, the policy's are contracts."""
     symbols = {p.symbol for a in scenario.accounts.values() for p in a.positions}
+    for symbol, kind in scenario.contracts.items():
+        market = policy.market(symbol) if symbol in symbols else None
+        if market is not None and market.contract_type != kind:
+            raise InvalidInputError(
+                f"the scenario's {symbol} is {kind}, {policy.name}'s {symbol} is "
+                f"{market.contract_type}: its sizes and balances would be read in other units"
+            )
     return {
         s: policy.market(s).contract_size
         for s in sorted(symbols)

@@ -6,6 +6,7 @@ Build one in Python (:class:`Scenario`) or load it from TOML (:func:`load_scenar
     description = "A 10x long BTC trader and a gap below the bankruptcy price."
     insurance_fund = 0          # optional: the fund's opening balance (else the policy's)
     seed = 0                    # optional: for policies that draw counterparties at random
+    contracts = { BTCUSDT = "linear" }  # optional: a policy whose market differs cannot play it
 
     [liquidity]                 # model = "mark" (slippage, impact), "depth" or "none"
     model = "mark"
@@ -57,6 +58,7 @@ from margincall.config import structure_input
 from margincall.decimals import ZERO, non_negative, positive, to_decimal
 from margincall.errors import InvalidInputError
 from margincall.liquidity import DepthLadder, LiquidityModel, MarkFill, NoLiquidity
+from margincall.market import ContractType
 
 _BUNDLED = files("margincall") / "scenarios"
 
@@ -89,6 +91,10 @@ class Scenario:
     insurance_fund: Decimal | None
     seed: int
     description: str
+    contracts: Mapping[str, ContractType]
+    """The contract type each symbol has in the scenario, where it says: a policy whose market
+    of that name is of the other type would read its sizes and balances in other units, and
+    cannot play it."""
 
     def __init__(
         self,
@@ -100,6 +106,7 @@ class Scenario:
         insurance_fund: object = None,
         seed: int = 0,
         description: str = "",
+        contracts: Mapping[str, str] | None = None,
     ) -> None:
         if not isinstance(accounts, Mapping) or not accounts:
             raise InvalidInputError(
@@ -140,8 +147,21 @@ class Scenario:
             if insurance_fund is None
             else non_negative(insurance_fund, "scenario insurance_fund")
         )
+        types = dict(contracts or {})
+        for symbol, kind in types.items():
+            if kind not in ("linear", "inverse"):
+                raise InvalidInputError(
+                    f"scenario contracts.{symbol}: must be 'linear' or 'inverse', got {kind!r}"
+                )
         self.__attrs_init__(
-            name, dict(accounts), path, liquidity or NoLiquidity(), fund, seed, description
+            name,
+            dict(accounts),
+            path,
+            liquidity or NoLiquidity(),
+            fund,
+            seed,
+            description,
+            types,  # type: ignore[arg-type]
         )
 
     def day_at(self, index: int) -> Decimal:
@@ -219,6 +239,7 @@ class _ScenarioSpec:
     description: str = ""
     insurance_fund: Decimal | None = None
     seed: int = 0
+    contracts: dict[str, ContractType] = attrs.field(factory=dict)
 
 
 def _liquidity(spec: _LiquiditySpec) -> LiquidityModel:
@@ -277,6 +298,7 @@ def load_scenario(reference: str | Path) -> Scenario:
             insurance_fund=spec.insurance_fund,
             seed=spec.seed,
             description=spec.description,
+            contracts=spec.contracts,
         )
     except InvalidInputError as error:
         raise InvalidInputError(f"{origin}: {error}") from None

@@ -16,6 +16,14 @@ Sources:
          at commit 869d65f0ca0d513db0fbc7c33d6361c2a94d0434: XBTUSD riskLimit 200 XBT,
          riskStep 150 XBT, maintMargin 0.5 %, initMargin 1 %; XBTUSDT riskLimit = riskStep =
          1,000,000 USDT; takerFee 0.05 %
+  [SOL]  BitMEX blog "Change in Base Initial Margin and Maintenance Margin for SOLUSDT",
+         2025-01-21, reposted at https://the-crypto-news.com/wallets-and-exchanges/
+         change-in-base-initial-margin-and-maintenance-margin-for-solusdt: SOLUSDT Base
+         Maintenance Margin 0.50 %, Base Initial Margin 1.00 %, under all risk limits
+  [POS]  https://github.com/ccxt/ccxt/pull/18089 (2023-06-27): a testnet SOLUSDT position,
+         currency USDt, 10,000 contracts = 1 SOL (contracts of 0.0001 SOL)
+  [DER]  derived, docs/policies/bitmex.md: SOLUSDT's riskLimit = riskStep = 1,000,000 USDT,
+         fees 0.05 %, lot 0.1 SOL, from the [API] rows of every other linear USDT perpetual
   [2020] tests/data/bitmex-2020.toml: the shipped policy with [RL]'s XBTUSD table (200 XBT
          base, 100 XBT step, 0.40 % / 1.00 %) and the 0.075 % taker fee of 2022-10-16
 """
@@ -226,6 +234,60 @@ def test_higher_step_sends_one_fill_or_kill_to_the_lower_limit(bitmex: mc.Policy
     assert bitmex.liquidation_action(pool, 1) == Takeover("XBTUSDT", "long", D(30), D(47500))
 
 
+# --- SOLUSDT (linear, USDT) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("size", "mm", "im"),
+    [
+        # 100 SOL @ 200 = 20,000 USDT, first step: MM 20,000 × (0.5 % + 0.05 %) = 110,
+        # IM 20,000 × 1 % = 200.
+        (100, "110", "200"),
+        # 6,000 SOL @ 200 = 1,200,000 USDT, one step above the 1,000,000 limit: MM
+        # 1,200,000 × (0.5 % + 1 × 0.5 % + 0.05 %) = 12,600, IM 1,200,000 × (1 % + 1 × 0.5 %)
+        # = 18,000, on the whole position.
+        (6000, "12600", "18000"),
+    ],
+)
+def test_solusdt_margin_by_step(bitmex: mc.Policy, size: int, mm: str, im: str) -> None:
+    """[SOL] base MM 0.50 %, base IM 1.00 %; [RL] New MM = Base MM + Steps × Base MM, New IM
+    = Base IM + Steps × Base MM, whole position; [EG] + [DER] close-out commission 0.05 %;
+    [DER] step 1,000,000 USDT. Cross long at mark 200 (hand arithmetic in the cases)."""
+    account = mc.Account(10**6, [mc.Position("SOLUSDT", "long", size, 200)])
+    marks = {"SOLUSDT": 200}
+    assert bitmex.maintenance_margin(account, "SOLUSDT", marks=marks) == D(mm)
+    assert bitmex.initial_margin(account, "SOLUSDT", marks=marks) == D(im)
+    assert bitmex.market("SOLUSDT").settlement_currency == "USDT"  # [POS] currency USDt
+
+
+def test_solusdt_isolated_prices(bitmex: mc.Policy) -> None:
+    """venues.md §0.3 linear forms, MM at the liquidation price with the commission: isolated
+    100 SOL @ 200, margin 1,000 (20x), first step mmr = 0.5 % + 0.05 % = 0.55 % [SOL, EG]:
+    LP_long = (q·E − M)/(q·(1 − mmr)) = 19,000/99.45 = 191.05; BP_long = E − M/q = 190;
+    LP_short = (q·E + M)/(q·(1 + mmr)) = 21,000/100.55 = 208.85; BP_short = 210."""
+    long = mc.Account(0, [mc.Position("SOLUSDT", "long", 100, 200, "isolated", margin=1000)])
+    assert bitmex.liquidation_price(long, "SOLUSDT") == exact("19000", "99.45")
+    assert bitmex.bankruptcy_price(long, "SOLUSDT") == D(190)
+    short = mc.Account(0, [mc.Position("SOLUSDT", "short", 100, 200, "isolated", margin=1000)])
+    assert bitmex.liquidation_price(short, "SOLUSDT") == exact("21000", "100.55")
+    assert bitmex.bankruptcy_price(short, "SOLUSDT") == D(210)
+
+
+def test_solusdt_fill_or_kill_in_lots_of_a_tenth_of_a_sol(bitmex: mc.Policy) -> None:
+    """[LIQ] higher tier: one FillOrKill to below the lower risk limit, then takeover.
+    Isolated long 6,000 SOL @ 200, margin 66,000, mark 190: value 1,140,000 (second step,
+    1.0 % + 0.05 %): MM 11,970 >= margin balance 66,000 − 6,000 × 10 = 6,000. To the
+    1,000,000 limit [DER]: 140,000/190 = 736.84… SOL, up to the 0.1 SOL lot [DER]: 736.9,
+    limited at the bankruptcy price 200 − 66,000/6,000 = 189 [derived]."""
+    account = mc.Account(0, [mc.Position("SOLUSDT", "long", 6000, 200, "isolated", margin=66000)])
+    (pool,) = bitmex.pools(account, marks={"SOLUSDT": D(190)})
+    assert (pool.margin_balance, pool.maintenance_margin) == (D(6000), D(11970))
+    assert bitmex.liquidation_action(pool, 0) == Reduce(
+        "SOLUSDT", "long", D("736.9"), "fok", D(189)
+    )
+    assert bitmex.liquidation_action(pool, 1) == Takeover("SOLUSDT", "long", D(6000), D(189))
+
+
 # --- ADL ranking ------------------------------------------------------------------------------
 
 
@@ -313,6 +375,20 @@ def test_fund_aggresses_then_adl_takes_the_rest_at_the_bankruptcy_price(bitmex: 
 
 
 # --- check_config -----------------------------------------------------------------------------
+
+
+def test_the_bundled_crash_plays_with_solusdt(bitmex: mc.Policy) -> None:
+    """crash-2025-10 trades BTCUSDT, ETHUSDT and SOLUSDT, all linear in base units; with
+    SOLUSDT it plays. Its largest position is 200,108.50 USDT (SOLUSDT), inside the first
+    1,000,000 USDT step, so [LIQ]'s lowest-tier rule applies to every liquidation: a
+    takeover at the bankruptcy price, never a FillOrKill. Losers never owe (BitMEX blog,
+    2020-03-23); the ledger balances."""
+    scenario = mc.load_scenario("crash-2025-10")
+    outcome = bitmex.simulate(scenario)
+    assert "SOLUSDT" in {liq.symbol for liq in outcome.liquidations}
+    assert {liq.kind for liq in outcome.liquidations} == {"takeover"}
+    assert all(outcome.debt(account) == 0 for account in outcome.accounts)
+    assert outcome.ledger.total() == 0
 
 
 def _variant(tmp_path: Path, body: str) -> Path:

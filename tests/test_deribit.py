@@ -10,6 +10,13 @@ Sources:
   [JAN]  "11 January 2022", https://support.deribit.com/hc/en-us/articles/25944826427293
          (2022-01-11): BTC IM 2 % + size × 0.005 %, MM 1 % + size × 0.005 %, liquidation fee
          0.75 % (DRB-2)
+  [ETH]  the same "11 January 2022" page: ETH IM 2 % + size in ETH × 0.0004 %, MM 1 % + size
+         × 0.0004 %, liquidation fee 0.9 %, maximum leverage 50x; applied to ETH_USDC-PERPETUAL
+         [derived: the Linear-Perpetual page gives BTC_USDC BTC's own 2022 formula]
+  [FEES] https://support.deribit.com/hc/en-us/articles/25944746248989-Fees (undated): USDC
+         Perpetuals maker 0.00 %, taker 0.05 %
+  [TICK] https://insights.deribit.com/exchange-updates/tick-size-update-for-altcoin-perpetuals/
+         (2026): SOL_USDC tick 0.01 until 28 April 2026
   [AUTO] https://www.deribit.com/docs/auto-liquidation/ (undated): small parts closed in the
          market, at most 200 contracts of 10 USD a step, until MM is below equity again
   [IF]   https://support.deribit.com/hc/en-us/articles/25944777576477-Insurance-Fund
@@ -33,6 +40,7 @@ from margincall.waterfall import Reduce
 
 D = Decimal
 BTC = "BTC_USDC-PERPETUAL"
+ETH = "ETH_USDC-PERPETUAL"
 
 
 def exact(numerator: str, denominator: str) -> Decimal:
@@ -93,11 +101,42 @@ def test_drb2_btc_inverse_parameters(deribit: mc.Policy) -> None:
 
 
 def test_the_scenarios_names_are_aliases(deribit: mc.Policy) -> None:
-    """BTCUSDT and SOLUSDT, the bundled scenarios' names, play as the USDC linear perpetuals:
-    the same 25 BTC gives DRB-1's 28,125."""
+    """BTCUSDT, ETHUSDT and SOLUSDT, the bundled scenarios' names, play as the USDC linear
+    perpetuals: the same 25 BTC gives DRB-1's 28,125; 25 ETH at 4,000 the 1,010 of
+    test_eth_usdc_margin; SOL_USDC's tick is 0.01 [TICK]."""
     account, marks = cross("BTCUSDT", 25, 100000)
     assert deribit.maintenance_margin(account, "BTCUSDT", marks=marks) == D(28125)
+    account, marks = cross("ETHUSDT", 25, 4000)
+    assert deribit.maintenance_margin(account, "ETHUSDT", marks=marks) == D(1010)
+    assert deribit.market("ETHUSDT").settlement_currency == "USDC"
     assert deribit.market("SOLUSDT").settlement_currency == "USDC"
+    assert deribit.market("SOLUSDT").tick_size == D("0.01")
+
+
+@pytest.mark.parametrize(
+    ("size", "im", "mm"),
+    [
+        # 25 ETH @ 4,000 = 100,000 USDC: IM 2 % + 25 × 0.0004 % = 2.01 % = 2,010;
+        # MM 1 % + 25 × 0.0004 % = 1.01 % = 1,010.
+        (25, "2010", "1010"),
+        # 1,000 ETH @ 4,000 = 4,000,000 USDC: IM 2 % + 1,000 × 0.0004 % = 2.4 % = 96,000;
+        # MM 1.4 % = 56,000.
+        (1000, "96000", "56000"),
+    ],
+)
+def test_eth_usdc_margin(deribit: mc.Policy, size: int, im: str, mm: str) -> None:
+    """[ETH] ETH's 2022 constants on ETH_USDC-PERPETUAL (hand arithmetic in the cases)."""
+    account, marks = cross(ETH, size, 4000)
+    assert deribit.initial_margin(account, ETH, marks=marks) == D(im)
+    assert deribit.maintenance_margin(account, ETH, marks=marks) == D(mm)
+
+
+def test_eth_usdc_fees(deribit: mc.Policy) -> None:
+    """[ETH] liquidation fee 0.9 %; [FEES] USDC perpetuals taker 0.05 %, maker 0. 10 ETH at
+    4,000 = 40,000 USDC: liquidation fee 360, taker fee 20, maker fee 0."""
+    assert deribit.liquidation_fee(ETH, 10, 4000) == D(360)
+    assert deribit.trading_fee(ETH, 10, 4000, maker=False) == D(20)
+    assert deribit.trading_fee(ETH, 10, 4000, maker=True) == 0
 
 
 # --- prices -----------------------------------------------------------------------------------
@@ -153,6 +192,20 @@ def test_inverse_steps_of_200_contracts(deribit: mc.Policy) -> None:
     assert pool.margin_balance <= pool.maintenance_margin
     action = deribit.liquidation_action(pool, 0)
     assert action == Reduce("BTC-PERPETUAL", "long", D(1200), "market", None)
+
+
+def test_eth_usdc_steps_until_compliant(deribit: mc.Policy) -> None:
+    """[AUTO] + [ETH] fee 0.9 %, increase 0.0004 %. Isolated long 10 ETH_USDC @ 4,000, margin
+    800, mark 3,958: equity 800 − 420 = 380 <= MM 39,580 × (1 % + 10 × 0.0004 %) = 397.3832.
+    A step is 2,000 USD [derived]: 2,000/3,958 = 0.5053 ETH, 0.506 in lots of 0.001 [derived].
+    Closing x at the mark leaves r = 10 − x and equity 380 − 0.9 % × 3,958·x = 380 − 35.622·x;
+    compliant when 380 − 35.622·(10 − r) > 3,958·r·(1 % + 0.0004 %·r), i.e.
+    0.015832·r² + 3.958·r − 23.78 < 0, r < 5.8702: x > 4.1298 = 8.16 steps, so 9 steps =
+    4.554 ETH (8 steps, 4.048, leave equity 235.80 <= MM 236.14)."""
+    account = mc.Account(0, [mc.Position(ETH, "long", 10, 4000, "isolated", margin=800)])
+    (pool,) = deribit.pools(account, marks={ETH: D(3958)})
+    assert (pool.margin_balance, pool.maintenance_margin) == (D(380), D("397.3832"))
+    assert deribit.liquidation_action(pool, 0) == Reduce(ETH, "long", D("4.554"), "market", None)
 
 
 def test_a_bankrupt_position_is_closed_whole_in_the_market(deribit: mc.Policy) -> None:
@@ -218,6 +271,18 @@ def test_engine_socialises_what_the_fund_cannot_cover_among_the_winners(
     assert (outcome.balance("w1"), outcome.balance("w2")) == (D(19000), D(77000))
     assert outcome.balance("trader") == 0 and outcome.debt("trader") == 0
     assert outcome.ledger.balance(lg.VENUE) == 0
+    assert outcome.ledger.total() == 0
+
+
+def test_the_bundled_crash_plays_with_ethusdt(deribit: mc.Policy) -> None:
+    """crash-2025-10 trades BTCUSDT, ETHUSDT and SOLUSDT; with ETH_USDC-PERPETUAL aliased
+    ETHUSDT it plays. [AUTO] liquidations are market orders (ETHUSDT among them); Deribit has
+    no ADL stage ([IF]: the fund, then the day's winners), so no position is deleveraged and
+    nobody is left owing; the ledger balances."""
+    outcome = deribit.simulate(mc.load_scenario("crash-2025-10"))
+    assert ("ETHUSDT", "order") in {(liq.symbol, liq.kind) for liq in outcome.liquidations}
+    assert outcome.adl == ()
+    assert all(outcome.debt(account) == 0 for account in outcome.accounts)
     assert outcome.ledger.total() == 0
 
 

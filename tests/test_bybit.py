@@ -90,6 +90,16 @@ def test_byb1_isolated_long(linear: mc.Policy) -> None:
     assert linear.liquidation_price(account, "BTCUSDT") == D(19700)
 
 
+def test_byb1_the_mark_reaching_the_liquidation_price_triggers(linear: mc.Policy) -> None:
+    """BYB-1 with [LP]'s trigger, liquidation when the mark reaches the LP: MM stays 100 (the
+    entry value's) at any mark, so at 19,700 the margin balance 400 − 300 = 100 <= 100 is
+    liquidated and a tick above, at 19,700.1 (balance 100.1), it is not."""
+    account = isolated("BTCUSDT", "long", 1, 20000, leverage=50)
+    assert linear.maintenance_margin(account, "BTCUSDT", marks={"BTCUSDT": 19700}) == 100
+    assert linear.is_liquidatable(account, "BTCUSDT", marks={"BTCUSDT": 19700})
+    assert not linear.is_liquidatable(account, "BTCUSDT", marks={"BTCUSDT": D("19700.1")})
+
+
 def test_byb2_isolated_short_with_added_margin(linear: mc.Policy) -> None:
     """BYB-2 [LP copy]: short 1 BTC @ 20,000 at 50x (IM 400, MM 100) with 3,000 extra margin:
     LP = [20,000 + (400 − 100)] + 3,000/1 = 23,300 exactly."""
@@ -346,17 +356,16 @@ def test_lowest_tier_is_taken_over_at_bankruptcy(linear: mc.Policy) -> None:
 def test_higher_tier_first_fills_or_kills_down_to_a_lower_tier(linear: mc.Policy) -> None:
     """[PROC] higher tiers: "a FillOrKill order of the difference between the current position
     value and the lower margin tier value which satisfies the margin requirement", then
-    takeover. Long 100 BTC @ 40,000 at 20x (margin 200,000; BP 40,000 − 2,000 = 38,000), mark
-    38,200: value 3,820,000 (riskId 2), MM 38,200 − 10,000 = 28,200 >= margin balance
-    200,000 − 180,000 = 20,000. Down to riskId 1's 2,000,000: 1,820,000 / 38,200 =
-    47.64398 BTC, 47.644 in 0.001 lots; the remaining 52.356 BTC (1,999,999.2) need MM
-    9,999.996 < 20,000: satisfied. The order is limited at the bankruptcy price [derived].
-    The next step is the takeover."""
+    takeover. The position value is Bybit's, at the entry price (the value its maintenance
+    margin is measured on, [LP], [COST]). Long 100 BTC @ 40,000 at 20x (margin 200,000; BP
+    40,000 − 2,000 = 38,000), mark 38,200: value 4,000,000 (riskId 2), MM 4,000,000 × 1 % −
+    10,000 = 30,000 >= margin balance 200,000 − 180,000 = 20,000. Down to riskId 1's
+    2,000,000: 2,000,000 / 40,000 = 50 BTC; the remaining 50 BTC (2,000,000) need MM 10,000
+    < 20,000: satisfied. The order is limited at the bankruptcy price [derived]. The next
+    step is the takeover."""
     account = isolated("BTCUSDT", "long", 100, 40000, leverage=20)
     pool = _pool(linear, account, "BTCUSDT", D(38200))
-    assert linear.liquidation_action(pool, 0) == Reduce(
-        "BTCUSDT", "long", D("47.644"), "fok", D(38000)
-    )
+    assert linear.liquidation_action(pool, 0) == Reduce("BTCUSDT", "long", D(50), "fok", D(38000))
     assert linear.liquidation_action(pool, 1) == Takeover("BTCUSDT", "long", D(100), D(38000))
 
 
@@ -620,15 +629,14 @@ def test_engine_fill_or_kill_then_takeover_with_surplus_and_loss_to_the_fund() -
     Trader: isolated long 100 BTC @ 40,000 at 20x (margin 200,000); the book fills at the mark
     less 0.1 %; the fund holds 100,000.
     Step 1, mark 38,200 (see test_higher_tier_first_fills_or_kills_down_to_a_lower_tier): a
-    FillOrKill of 47.644 BTC fills at 38,200 × 0.999 = 38,161.8 (above its 38,000 limit);
-    realised 47.644 × (38,161.8 − 40,000) = −87,579.2008; margin 112,420.7992. The rest,
-    52.356 BTC, worth 1,999,999.2 (riskId 1, MM 9,999.996), has margin balance 112,420.7992 −
-    52.356 × 1,800 = 18,179.9992 > MM: the liquidation stops.
-    Step 2, mark 37,500: margin balance 112,420.7992 − 52.356 × 2,500 < 0; lowest tier:
-    takeover at the bankruptcy price 40,000 − 112,420.7992/52.356 = 37,852.7619, rounded up
-    to 37,852.8. The trader realises 52.356 × (−2,147.2) = −112,418.8032 and keeps 1.996 (the
-    rounding). The fund sells at 37,500 × 0.999 = 37,462.5, losing 52.356 × 390.3 =
-    20,434.5468: 100,000 → 79,565.4532. No separate liquidation fee is charged."""
+    FillOrKill of 50 BTC fills at 38,200 × 0.999 = 38,161.8 (above its 38,000 limit);
+    realised 50 × (38,161.8 − 40,000) = −91,910; margin 108,090. The rest, 50 BTC worth
+    2,000,000 at entry (riskId 1, MM 10,000), has margin balance 108,090 − 50 × 1,800 =
+    18,090 > MM: the liquidation stops.
+    Step 2, mark 37,500: margin balance 108,090 − 50 × 2,500 < 0; lowest tier: takeover at
+    the bankruptcy price 40,000 − 108,090 / 50 = 37,838.2 (on the tick). The trader realises
+    50 × (−2,161.8) = −108,090 and keeps 0. The fund sells at 37,500 × 0.999 = 37,462.5,
+    losing 50 × 375.7 = 18,785: 100,000 → 81,215. No separate liquidation fee is charged."""
     policy = mc.load_policy("bybit-linear")
     trader = mc.Position("BTCUSDT", "long", 100, 40000, "isolated", leverage=20)
     outcome = policy.simulate(
@@ -644,11 +652,11 @@ def test_engine_fill_or_kill_then_takeover_with_surplus_and_loss_to_the_fund() -
         )
     )
     assert outcome.liquidations == (
-        Liquidation(1, "trader", "BTCUSDT", "long", D("47.644"), D("38161.8"), "order"),
-        Liquidation(2, "trader", "BTCUSDT", "long", D("52.356"), D("37852.8"), "takeover"),
+        Liquidation(1, "trader", "BTCUSDT", "long", D(50), D("38161.8"), "order"),
+        Liquidation(2, "trader", "BTCUSDT", "long", D(50), D("37838.2"), "takeover"),
     )
-    assert outcome.fund_path == (D(100000), D(100000), D("79565.4532"))
-    assert outcome.balance("trader") == D("1.996")
+    assert outcome.fund_path == (D(100000), D(100000), D(81215))
+    assert outcome.balance("trader") == 0
     assert outcome.debt("trader") == 0 and outcome.adl == ()
     assert outcome.ledger.balance(lg.FEES) == 0
     assert outcome.ledger.total() == 0

@@ -7,16 +7,18 @@ ETHUSD, 1 USD contracts settled in the coin). Their numbers are in ``policies/by
 
 Rules and their public sources (each also cited in the policy files' ``[[sources]]``):
 
-* **Liquidation price, maintenance margin at entry** (``margincall_liquidation_price``).
+* **Maintenance margin at entry** (``[margin] maintenance_value = "entry"`` in the policy
+  files, a core option: no hook).
   Bybit's published isolated formula, ``LP = entry ∓ (IM − MM)/size ∓ extra margin/size``,
   measures MM on the position value *at the entry price*: ``MM = size × entry × MMR −
   deduction`` in the tier holding that value [official: testnet.bybit.com/en-US/help-center/
   s/article/Liquidation-Price-USDT-Contract, undated; help.bybit.com/hc/en-us/articles/
   900000181046, 2020; inverse: bybit.nl/.../Liquidation-Price-Calculation-under-Isolated-Mode-
-  Unified-Trading-Account, 2024-09-10]. The default solver measures MM at the liquidation price
-  (Binance's rule); this hook holds each leg's requirement at its entry value instead and lets
-  the same exact solver find the root. Cross pools are solved the same way: the classic cross
-  page's "Total Sustainable Loss = Available Balance + IM − MM" is the same equation.
+  Unified-Trading-Account, 2024-09-10]. Liquidation is triggered when the mark reaches that
+  price, so the trigger measures MM at entry too (the conformance suite's
+  equity-at-liquidation-price law found a trigger at the mark's value disagreeing with it).
+  Cross pools are solved the same way: the classic cross page's "Total Sustainable Loss =
+  Available Balance + IM − MM" is the same equation.
 * **Fee to close in the initial margin** (``margincall_initial_margin``): ``IM = value /
   leverage + fee to close``, the fee to close being the taker fee on the position's value at
   the bankruptcy price implied by the leverage: ``value × (1 ∓ 1/leverage) × taker`` for a
@@ -75,8 +77,8 @@ from margincall.errors import InvalidInputError
 from margincall.market import Market
 from margincall.mechanisms.insurance import hours_ago, peak_within
 from margincall.mechanisms.procedure import largest_requirement, takeover
-from margincall.pricing import Leg, PriceProblem, PriceSolution, solve
-from margincall.tiers import Tier, tier_for, tier_index
+from margincall.pricing import PriceProblem, PriceSolution, solve
+from margincall.tiers import tier_for, tier_index
 from margincall.waterfall import AdlCandidate, LiquidationAction, Pool, PoolPosition, Reduce
 from margincall_plugins import policy_files
 
@@ -152,36 +154,6 @@ def margincall_initial_margin(market: Market, position: Position, value: Decimal
 # --- prices -------------------------------------------------------------------------------
 
 
-def _entry_value(market: Market, leg: Leg) -> Decimal:
-    if market.inverse:
-        return leg.exposure / leg.entry_price
-    return leg.exposure * leg.entry_price
-
-
-@hookimpl
-def margincall_liquidation_price(problem: PriceProblem) -> PriceSolution:
-    """Bybit's convention: each leg's maintenance margin is measured at its entry value.
-
-    The leg's table is replaced by one tier whose requirement is that constant
-    (rate 0, amount −MM), so the default exact solver finds the root of
-    ``collateral + PnL(P) − MM_entry − other MM = 0``. The tiers reported are the entry tiers.
-    """
-    legs = []
-    entry_tiers = []
-    for leg in problem.legs:
-        value = _entry_value(problem.market, leg)
-        k = tier_index(leg.tiers, value)
-        requirement = leg.tiers[k].maintenance_margin(value)
-        top = leg.tiers[-1]
-        fixed = Tier(ZERO, top.max_notional, top.max_leverage, ZERO, -requirement)
-        legs.append(attrs.evolve(leg, tiers=(fixed,)))
-        entry_tiers.append(k)
-    solution = solve(attrs.evolve(problem, legs=tuple(legs)), maintenance=True)
-    if solution.price is None:
-        return solution
-    return PriceSolution(solution.price, tuple(entry_tiers))
-
-
 @hookimpl
 def margincall_bankruptcy_price(problem: PriceProblem) -> PriceSolution:
     """The zero-margin price, rounded to the tick: up for a long, down for a short."""
@@ -198,18 +170,20 @@ def margincall_bankruptcy_price(problem: PriceProblem) -> PriceSolution:
 
 
 def reduction_to_lower_tier(pool: Pool, target: PoolPosition) -> Decimal | None:
-    """The FillOrKill size, in whole lots, that brings ``target``'s value down to the cap of
-    the highest lower risk-limit tier after which ``pool`` meets its maintenance margin at the
-    mark; None in the lowest tier, or when no lower tier satisfies the requirement."""
+    """The FillOrKill size, in whole lots, that brings ``target``'s value at entry (the value
+    Bybit's maintenance margin and risk limit are measured on) down to the cap of the highest
+    lower risk-limit tier after which ``pool`` meets its maintenance margin, the part closed
+    at the mark; None in the lowest tier, or when no lower tier satisfies the requirement."""
     tiers, market = target.tiers, target.market
-    per_contract = target.value / target.size
+    value = market.value(target.size, target.entry_price)
+    per_contract = value / target.size
     others = pool.maintenance_margin - target.maintenance_margin
-    for lower in reversed(tiers[: tier_index(tiers, target.value)]):
-        excess = (target.value - lower.max_notional) / per_contract / market.lot_size
+    for lower in reversed(tiers[: tier_index(tiers, value)]):
+        excess = (value - lower.max_notional) / per_contract / market.lot_size
         size = excess.to_integral_value(ROUND_CEILING) * market.lot_size
         if size >= target.size:
             return None
-        left = target.value - size * per_contract
+        left = value - size * per_contract
         if pool.margin_balance > others + tier_for(tiers, left).maintenance_margin(left):
             return size
     return None

@@ -107,6 +107,16 @@ class AdlSpec:
 
 
 @attrs.frozen
+class MarginSpec:
+    """``[margin]``: how the maintenance margin is measured."""
+
+    maintenance_value: Literal["mark", "entry"] = "mark"
+    """The position value the maintenance margin (tier and requirement) is measured on: at
+    the mark (most venues) or at the entry price (Bybit, whose liquidation price and trigger
+    both use it)."""
+
+
+@attrs.frozen
 class ChasingSpec:
     annual_interest_rate: Decimal = ZERO
 
@@ -128,6 +138,7 @@ class PolicySpec:
     insurance_fund: InsuranceFundSpec = InsuranceFundSpec()
     adl: AdlSpec = AdlSpec()
     chasing: ChasingSpec = ChasingSpec()
+    margin: MarginSpec = MarginSpec()
     parameters: Mapping[str, Parameter] = attrs.field(factory=dict)
 
     def market_spec(self, symbol: str) -> MarketSpec | None:

@@ -118,6 +118,7 @@ class Policy:
             name for name, _ in manager.list_name_plugin() if name is not None
         )
         self._manager = manager
+        self._at_entry = spec.margin.maintenance_value == "entry"
         hook = functools.partial(_resolve, manager)
         self._maintenance_tiers = hook("margincall_maintenance_tiers")
         self._initial_margin = hook("margincall_initial_margin")
@@ -189,9 +190,22 @@ class Policy:
         return tiers
 
     def _requirement(self, position: Position, value: Decimal) -> tuple[Decimal, int, Tier]:
+        """(maintenance margin, tier index, tier) of ``position`` worth ``value`` at the mark,
+        or measured at its entry value under ``[margin] maintenance_value = "entry"``."""
+        if self._at_entry:
+            value = self.market(position.symbol).value(position.size, position.entry_price)
         tiers = self.tiers(position)
         index = tier_index(tiers, value)
         return tiers[index].maintenance_margin(value), index, tiers[index]
+
+    def _solver_tiers(self, position: Position) -> tuple[Tier, ...]:
+        """The tier table a price solver sees for ``position``: its own, or with maintenance
+        measured at entry, one tier whose requirement is that constant (rate 0, amount −MM)."""
+        tiers = self.tiers(position)
+        if not self._at_entry:
+            return tiers
+        requirement, _, tier = self._requirement(position, ZERO)
+        return (Tier(ZERO, tiers[-1].max_notional, tier.max_leverage, ZERO, -requirement),)
 
     @_exact
     def isolated_margin(self, position: Position) -> Decimal:
@@ -283,7 +297,7 @@ class Policy:
                 collateral += pnl
                 others_mm += mm
         legs = tuple(
-            Leg(p.sign, market.exposure(p.size), p.entry_price, self.tiers(p))
+            Leg(p.sign, market.exposure(p.size), p.entry_price, self._solver_tiers(p))
             for p in self._members(account, position)
         )
         return PriceProblem(market, legs, collateral, others_mm, marks.get(position.symbol))
@@ -423,9 +437,11 @@ class Policy:
                     liquidatable=bool(self._is_liquidatable(self.spec, health)),
                     liquidation_price=liq.price,
                     liquidation_tier=(
-                        liq.tiers[leg] + 1
-                        if liq.price is not None and leg < len(liq.tiers)
-                        else None
+                        None
+                        if liq.price is None or leg >= len(liq.tiers)
+                        else index + 1  # measured at entry: the same tier at every price
+                        if self._at_entry
+                        else liq.tiers[leg] + 1
                     ),
                     bankruptcy_price=self._bankruptcy_price(self.spec, problem).price,
                 )

@@ -28,3 +28,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 @pytest.fixture(scope="session")
 def binance() -> mc.Policy:
     return mc.load_policy("binance-usdm")
+
+
+# tests/sample_plugin is an outside contributor's package; tests/test_sample_plugin.py installs
+# it and runs its own tests there, so this run does not collect them.
+collect_ignore = ["sample_plugin"]

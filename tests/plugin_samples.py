@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from decimal import Decimal
+from collections.abc import Iterable, Mapping
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
 from margincall import hookimpl
 from margincall._compat import Traversable
 from margincall.config import PolicySpec
+from margincall.health import Health
 from margincall.market import Market
 from margincall.tiers import Tier
-from margincall.waterfall import AdlCandidate, Pool, Reduce
+from margincall.waterfall import AdlCandidate, AdlFill, Pool, Reduce
 
 HERE = Path(__file__).parent
 
@@ -127,3 +128,56 @@ class RandomAdl:
 
 
 random_adl = RandomAdl()
+
+
+# --- planted bugs, for the conformance suite to catch (tests/test_conformance.py) -----------
+
+
+class CentLeak:
+    """A clawback that rounds each share down to the cent, so the shares miss the deficit by
+    what the rounding drops (the venue pays it as unallocated)."""
+
+    @hookimpl(tryfirst=True)
+    def margincall_clawback(
+        self, deficit: Decimal, profits: Mapping[str, Decimal]
+    ) -> dict[str, Decimal]:
+        winners = {key: p for key, p in profits.items() if p > 0}
+        total = sum(winners.values(), Decimal(0))
+        if total <= 0:
+            return {}
+        owed = min(deficit, total)
+        cent = Decimal("0.01")
+        return {k: (owed * p / total).quantize(cent, ROUND_DOWN) for k, p in winners.items()}
+
+
+class PenaltyFill:
+    """ADL that charges the deleveraged side a 10 % penalty through its fill price: a short
+    buys back at 110 % of the bankruptcy price, a long sells at 90 %."""
+
+    @hookimpl(tryfirst=True)
+    def margincall_adl_allocate(
+        self, ranked: tuple[AdlCandidate, ...], size: Decimal, price: Decimal
+    ) -> tuple[AdlFill, ...]:
+        fills, left = [], size
+        for candidate in ranked:
+            if left <= 0:
+                break
+            take = min(left, candidate.size)
+            penalty = Decimal("1.1") if candidate.side == "short" else Decimal("0.9")
+            fills.append(AdlFill(candidate, take, price * penalty))
+            left -= take
+        return tuple(fills)
+
+
+class GivesUpUnderwater:
+    """A trigger that skips an account already under water ("nothing left to liquidate"), so
+    its losses run on past zero."""
+
+    @hookimpl(tryfirst=True)
+    def margincall_is_liquidatable(self, health: Health) -> bool:
+        return 0 < health.margin_balance <= health.maintenance_margin
+
+
+cent_leak = CentLeak()
+penalty_fill = PenaltyFill()
+gives_up_underwater = GivesUpUnderwater()

@@ -73,6 +73,9 @@ TOLERANCE = Decimal("1e-20")
 """Relative tolerance of the liquidation-price law (margincall solves prices at 50 digits)."""
 HAIR = Decimal("1e-9")
 """A relative step past or before a liquidation price."""
+MIN_TICKS = 10**4
+"""Generated prices are at least this many ticks (BTC at a 0.1 tick: 1,000), where a venue's
+rounding to its tick is small next to its margins, as venues set their ticks."""
 
 
 class BrokenLawError(AssertionError):
@@ -120,7 +123,9 @@ def _native(policy: Policy) -> list[str]:
 def pool_cases(draw: st.DrawFn, policy: Policy) -> PoolCase:
     """A one-way account of up to three of ``policy``'s markets, its marks, one of its
     positions, and an extra amount of up to half the position's value at entry."""
-    account, marks = draw(mst.accounts(policy, symbols=_native(policy), max_lots=10**5))
+    account, marks = draw(
+        mst.accounts(policy, symbols=_native(policy), max_lots=10**5, min_ticks=MIN_TICKS)
+    )
     position = draw(st.sampled_from(list(account.positions)))
     value = mst.value_at_entry(policy.market(position.symbol), position)
     extra = draw(mst.decimals_between(0, "0.5", 4)) * value
@@ -171,7 +176,7 @@ def scenarios(
     symbols = draw(
         st.lists(st.sampled_from(pool), min_size=1, max_size=min(2, len(pool)), unique=True)
     )
-    opening = {s: draw(mst.prices(policy.market(s))) for s in symbols}
+    opening = {s: draw(mst.prices(policy.market(s), min_ticks=MIN_TICKS)) for s in symbols}
     accounts: dict[str, Account] = {}
     scale = ZERO
     for k in range(draw(st.integers(1, max_accounts))):
@@ -456,12 +461,24 @@ def _adl_notional(policy: Policy, outcome: Outcome) -> Decimal:
         return sum(values, ZERO)
 
 
+def _takeovers(outcome: Outcome) -> set[tuple[int, str, str, str]]:
+    return {
+        (x.step, x.account, x.symbol, x.side) for x in outcome.liquidations if x.kind == "takeover"
+    }
+
+
 def _larger_fund_no_more_adl(policy: Policy, case: FundCase) -> None:
+    """One bankruptcy at a time: after a first one, the two funds hold different inventory
+    and balances, and a larger fund that closed more inventory at a loss may have less left
+    for the next (``docs/conformance.md``), so the law is checked where one position is
+    handed to the backstop."""
     scenario = case.scenario
     fund = scenario.insurance_fund if scenario.insurance_fund is not None else ZERO
     richer = attrs.evolve(scenario, insurance_fund=fund + case.extra)
-    smaller = _adl_notional(policy, _simulate(policy, scenario))
-    larger = _adl_notional(policy, _simulate(policy, richer))
+    small, large = _simulate(policy, scenario), _simulate(policy, richer)
+    if len(_takeovers(small)) != 1 or _takeovers(large) != _takeovers(small):
+        return
+    smaller, larger = _adl_notional(policy, small), _adl_notional(policy, large)
     _require(
         larger <= smaller,
         f"a fund larger by {case.extra} deleveraged {larger} of notional instead of {smaller}",
@@ -592,7 +609,7 @@ LAWS: tuple[Law, ...] = (
     ),
     Law(
         "larger-fund-less-adl",
-        "a larger insurance fund never causes more auto-deleveraging",
+        "for one bankrupt position, a larger insurance fund never causes more auto-deleveraging",
         _fund_cases,
         _larger_fund_no_more_adl,
     ),

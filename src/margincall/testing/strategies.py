@@ -343,9 +343,10 @@ def positions(
     margin_fraction: tuple[Number, Number] = ("0.001", "1.5"),
     leverage: tuple[Number, Number] = (1, 125),
     entry_prices: st.SearchStrategy[Decimal] | None = None,
+    min_ticks: int = 100,
 ) -> Position:
     """A position in one of ``markets``: size on the lot, entry on the tick (from
-    ``entry_prices`` when given, else :func:`prices`).
+    ``entry_prices`` when given, else :func:`prices` of at least ``min_ticks`` ticks).
 
     An isolated position gets either ``margin = value at entry * f`` with ``f`` in
     ``margin_fraction`` (above 1: a long that cannot be liquidated), or ``leverage=`` in
@@ -356,7 +357,7 @@ def positions(
     side = draw(st.sampled_from(list(sides)))
     mode = draw(st.sampled_from(list(margin_modes)))
     size = draw(sizes(market, max_lots=max_lots))
-    entry = draw(entry_prices if entry_prices is not None else prices(market))
+    entry = draw(entry_prices if entry_prices is not None else prices(market, min_ticks=min_ticks))
     if mode == "cross":
         return Position(market.symbol, side, size, entry, "cross")
     if draw(st.booleans()):
@@ -386,6 +387,7 @@ def accounts(
     balance_fraction: tuple[Number, Number] = ("0", "1.5"),
     max_move: Number = "0.2",
     max_lots: int = 10**7,
+    min_ticks: int = 100,
 ) -> tuple[Account, dict[str, Decimal]]:
     """An account of ``policy``'s markets and the marks that price every position in it.
 
@@ -397,6 +399,7 @@ def accounts(
     The cross balance is ``value at entry of the cross positions * f``, ``f`` in
     ``balance_fraction`` (a negative ``f`` gives an account in debt). Each mark is within
     ``±max_move`` of the symbol's (first) entry, on its tick; so is a hedge's second entry.
+    Entries are at least ``min_ticks`` ticks (:func:`prices`).
     """
     names = sorted(policy.markets) if symbols is None else list(symbols)
     if not names:
@@ -437,6 +440,7 @@ def accounts(
                     margin_modes=(mode,),
                     max_lots=max_lots,
                     entry_prices=entries,
+                    min_ticks=min_ticks,
                 )
             )
             held.append(leg)

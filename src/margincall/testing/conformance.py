@@ -56,8 +56,13 @@ __all__ = [
     "Law",
     "PoolCase",
     "Verdict",
+    "adl_only_from_winners",
+    "balances_as_promised",
     "check_law",
     "describe",
+    "fund_never_negative",
+    "ledger_sums_to_zero",
+    "moves",
     "pool_cases",
     "scenarios",
     "verify",
@@ -132,7 +137,7 @@ def pool_cases(draw: st.DrawFn, policy: Policy) -> PoolCase:
     return PoolCase(account, marks, position, extra)
 
 
-def _moves() -> st.SearchStrategy[Decimal]:
+def moves() -> st.SearchStrategy[Decimal]:
     """A step's relative price move: mostly small, sometimes a gap or a crash, sometimes a
     squeeze."""
     return st.one_of(
@@ -199,7 +204,7 @@ def scenarios(
     for n in range(draw(st.integers(1, max_steps))):
         for symbol in symbols:
             tick = policy.market(symbol).tick_size
-            moved = mst.on_step(marks[symbol] * (ONE + draw(_moves())), tick)
+            moved = mst.on_step(marks[symbol] * (ONE + draw(moves())), tick)
             marks[symbol] = max(moved, tick)
         day += draw(mst.decimals_between(0, 30, 2))
         keys = draw(st.lists(st.sampled_from(sorted(accounts)), max_size=2, unique=True))
@@ -255,7 +260,7 @@ def _simulate(policy: Policy, scenario: Scenario) -> Outcome:
         raise BrokenLawError(f"the simulation stopped: {error}") from error
 
 
-def _ledger_sums_to_zero(policy: Policy, scenario: Scenario) -> None:
+def ledger_sums_to_zero(policy: Policy, scenario: Scenario) -> None:
     outcome = _simulate(policy, scenario)
     total = outcome.ledger.total()
     _require(total == 0, f"the ledger sums to {total}, not 0: money was created or lost")
@@ -485,7 +490,7 @@ def _larger_fund_no_more_adl(policy: Policy, case: FundCase) -> None:
     )
 
 
-def _adl_only_from_winners(policy: Policy, scenario: Scenario) -> None:
+def adl_only_from_winners(policy: Policy, scenario: Scenario) -> None:
     outcome = _simulate(policy, scenario)
     taken: dict[tuple[int, str, str], Decimal] = defaultdict(Decimal)
     sides: dict[tuple[int, str, str], str] = {}
@@ -519,7 +524,7 @@ def _adl_only_from_winners(policy: Policy, scenario: Scenario) -> None:
             _require(gain > 0, f"ADL at step {e.step} realised {gain} for a deleveraged trader")
 
 
-def _fund_never_negative(policy: Policy, scenario: Scenario) -> None:
+def fund_never_negative(policy: Policy, scenario: Scenario) -> None:
     outcome = _simulate(policy, scenario)
     low = min(outcome.fund_path, default=ZERO)
     _require(low >= 0, f"the insurance fund went down to {low}")
@@ -529,7 +534,7 @@ def _chases(policy: Policy) -> bool:
     return "chasing" in policy.spec.deficit.waterfall
 
 
-def _balances_as_promised(policy: Policy, scenario: Scenario) -> None:
+def balances_as_promised(policy: Policy, scenario: Scenario) -> None:
     outcome = _simulate(policy, scenario)
     liquidated = {x.account for x in outcome.liquidations}
     for key in scenario.accounts:
@@ -561,7 +566,7 @@ LAWS: tuple[Law, ...] = (
         "conservation",
         "every simulation's ledger sums to zero: money is neither created nor lost",
         scenarios,
-        _ledger_sums_to_zero,
+        ledger_sums_to_zero,
     ),
     Law(
         "clawback-exact",
@@ -617,20 +622,20 @@ LAWS: tuple[Law, ...] = (
         "adl-only-winners",
         "ADL closes only opposite-side positions, at a profit, never more than was taken over",
         scenarios,
-        _adl_only_from_winners,
+        adl_only_from_winners,
     ),
     Law(
         "fund-never-negative",
         "the insurance fund never goes negative",
         scenarios,
-        _fund_never_negative,
+        fund_never_negative,
     ),
     Law(
         "balances-as-promised",
         "protected accounts never end negative or owing; under chasing only liquidated "
         "accounts owe, and a debtor holds no cash",
         scenarios,
-        _balances_as_promised,
+        balances_as_promised,
     ),
     Law("determinism", "the same scenario always gives the same ledger", scenarios, _deterministic),
 )
@@ -710,27 +715,32 @@ def verify(
 # --- describing examples --------------------------------------------------------------------
 
 
+def _n(value: Decimal | None) -> str:
+    """A number as a reader writes it: no exponent, no trailing zeros."""
+    return "none" if value is None else format(value.normalize(), "f")
+
+
 def _position(p: Position) -> str:
-    text = f"{p.side} {p.size} {p.symbol} @ {p.entry_price} {p.margin_mode}"
+    text = f"{p.side} {_n(p.size)} {p.symbol} @ {_n(p.entry_price)} {p.margin_mode}"
     if p.margin is not None:
-        text += f" margin {p.margin}"
+        text += f" margin {_n(p.margin)}"
     if p.leverage is not None:
-        text += f" leverage {p.leverage}"
+        text += f" leverage {_n(p.leverage)}"
     return text
 
 
 def _account(a: Account) -> str:
-    return f"balance {a.balance}: " + "; ".join(_position(p) for p in a.positions)
+    return f"balance {_n(a.balance)}: " + "; ".join(_position(p) for p in a.positions)
 
 
 def _scenario(s: Scenario) -> list[str]:
-    lines = [f"insurance fund {s.insurance_fund}, seed {s.seed}, liquidity {s.liquidity!r}"]
+    lines = [f"insurance fund {_n(s.insurance_fund)}, seed {s.seed}, liquidity {s.liquidity!r}"]
     lines += [f"  {key}: {_account(a)}" for key, a in s.accounts.items()]
     for step in s.steps:
-        moved = ", ".join(f"{k} {v}" for k, v in step.marks.items())
-        extra = f" day {step.day}" if step.day is not None else ""
+        moved = ", ".join(f"{k} {_n(v)}" for k, v in step.marks.items())
+        extra = f" day {_n(step.day)}" if step.day is not None else ""
         if step.transfers:
-            extra += " transfers " + ", ".join(f"{k} {v}" for k, v in step.transfers.items())
+            extra += " transfers " + ", ".join(f"{k} {_n(v)}" for k, v in step.transfers.items())
         lines.append(f"  step {step.label!r}: {moved}{extra}")
     return lines
 
@@ -738,18 +748,19 @@ def _scenario(s: Scenario) -> list[str]:
 def describe(example: Any) -> str:
     """A counterexample in a few readable lines."""
     if isinstance(example, PoolCase):
-        marks = ", ".join(f"{k} {v}" for k, v in example.marks.items())
+        marks = ", ".join(f"{k} {_n(v)}" for k, v in example.marks.items())
         return "\n".join(
             [
                 f"account {_account(example.account)}",
                 f"marks {marks}",
-                f"position {_position(example.position)}; extra {example.extra}",
+                f"position {_position(example.position)}; extra {_n(example.extra)}",
             ]
         )
     if isinstance(example, FundCase):
-        return "\n".join([*_scenario(example.scenario), f"fund larger by {example.extra}"])
+        return "\n".join([*_scenario(example.scenario), f"fund larger by {_n(example.extra)}"])
     if isinstance(example, Scenario):
         return "\n".join(_scenario(example))
     if isinstance(example, ClawbackCase):
-        return f"deficit {example.deficit}, profits {dict(example.profits)}"
+        profits = ", ".join(f"{k} {_n(v)}" for k, v in example.profits.items())
+        return f"deficit {_n(example.deficit)}, profits {profits}"
     return repr(example)

@@ -184,22 +184,6 @@ sides = st.sampled_from(["long", "short"])
 
 
 @given(entries, contracts, leverages, sides)
-def test_equity_at_the_liquidation_price_is_the_maintenance_margin(
-    entry: Decimal, size: Decimal, leverage: Decimal, side: str
-) -> None:
-    policy = mc.load_policy("binance-coinm")
-    account = mc.Account(
-        0,
-        [mc.Position("BTCUSD_PERP", side, size, entry, "isolated", leverage=leverage)],  # type: ignore[arg-type]
-    )
-    lp = policy.liquidation_price(account, "BTCUSD_PERP")
-    if lp is None:
-        return
-    health = policy.health(account, "BTCUSD_PERP", marks={"BTCUSD_PERP": lp})
-    assert abs(health.margin_balance - health.maintenance_margin) <= D("1e-40") * (1 + size)
-
-
-@given(entries, contracts, leverages, sides)
 def test_bankruptcy_is_beyond_liquidation_and_matches_leverage(
     entry: Decimal, size: Decimal, leverage: Decimal, side: str
 ) -> None:
@@ -222,27 +206,6 @@ def test_bankruptcy_is_beyond_liquidation_and_matches_leverage(
         expected = exact(entry * leverage, leverage - 1)
         assert bp is not None and abs(bp - expected) <= D("1e-40") * expected
         assert lp is not None and bp > lp
-
-
-@given(entries, contracts, leverages, leverages, sides)
-def test_lower_leverage_never_liquidates_earlier(
-    entry: Decimal, size: Decimal, l1: Decimal, l2: Decimal, side: str
-) -> None:
-    policy = mc.load_policy("binance-coinm")
-    low, high = sorted((l1, l2))
-
-    def lp(leverage: Decimal) -> Decimal | None:
-        account = mc.Account(
-            0,
-            [mc.Position("BTCUSD_PERP", side, size, entry, "isolated", leverage=leverage)],  # type: ignore[arg-type]
-        )
-        return policy.liquidation_price(account, "BTCUSD_PERP")
-
-    safer, riskier = lp(low), lp(high)
-    if side == "long":
-        assert riskier is not None and (safer is None or safer <= riskier)
-    else:
-        assert safer is None or (riskier is not None and safer >= riskier)
 
 
 def test_policy_carries_its_provenance(coinm: mc.Policy) -> None:

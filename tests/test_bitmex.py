@@ -34,8 +34,6 @@ from decimal import Decimal, localcontext
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 import margincall as mc
 from margincall import ledger as lg
@@ -443,43 +441,3 @@ def test_a_missing_base_initial_margin_is_reported(tmp_path: Path) -> None:
         f"{path.resolve()}: markets.XBTUSD.parameters.base_initial_margin: required by the "
         "bitmex plugin (the base initial margin)"
     ]
-
-
-# --- properties -------------------------------------------------------------------------------
-
-sizes = st.decimals(min_value="0.01", max_value="5", places=4)
-entries = st.decimals(min_value="10000", max_value="100000", places=1)
-leverages = st.integers(min_value=2, max_value=50)
-sides = st.sampled_from(["long", "short"])
-
-
-@given(size=sizes, entry=entries, leverage=leverages, side=sides)
-def test_equity_at_the_liquidation_price_is_the_maintenance_margin(
-    bitmex: mc.Policy, size: Decimal, entry: Decimal, leverage: int, side: str
-) -> None:
-    """venues.md §0.3 / design notes §5.4: at the liquidation price the margin balance equals
-    the maintenance margin (first step, with the commission); the bankruptcy price lies
-    beyond it."""
-    account = mc.Account(
-        0, [mc.Position("XBTUSDT", side, size, entry, "isolated", leverage=leverage)]
-    )  # type: ignore[arg-type]
-    lp = bitmex.liquidation_price(account, "XBTUSDT")
-    bp = bitmex.bankruptcy_price(account, "XBTUSDT")
-    assert lp is not None and bp is not None
-    health = bitmex.health(account, "XBTUSDT", marks={"XBTUSDT": lp})
-    assert abs(health.margin_balance - health.maintenance_margin) < D("1e-40") * entry * size
-    assert (bp < lp) if side == "long" else (bp > lp)
-
-
-@given(size=sizes, entry=entries, leverage=leverages, extra=st.integers(1, 5000), side=sides)
-def test_more_margin_never_liquidates_earlier(
-    bitmex: mc.Policy, size: Decimal, entry: Decimal, leverage: int, extra: int, side: str
-) -> None:
-    margin = size * entry / leverage
-    prices = []
-    for m in (margin, margin + extra):
-        account = mc.Account(0, [mc.Position("XBTUSDT", side, size, entry, "isolated", margin=m)])  # type: ignore[arg-type]
-        prices.append(bitmex.liquidation_price(account, "XBTUSDT"))
-    less, more = prices
-    assert less is not None
-    assert (more is None or more <= less) if side == "long" else (more is not None and more >= less)

@@ -540,59 +540,7 @@ def test_a_missing_parameter_is_reported(tmp_path: Path) -> None:
 
 # --- laws ----------------------------------------------------------------------------------
 
-entries = decimals_between(1000, 200000, 1)
-sizes = decimals_between("0.001", 40, 3)
-leverages = st.sampled_from([D(2), D(5), D(10), D(20), D(25), D(50), D(100)])
 sides = st.sampled_from(["long", "short"])
-
-
-@given(side=sides, entry=entries, size=sizes, leverage=leverages)
-def test_equity_at_the_liquidation_price_is_the_maintenance_margin_at_entry(
-    linear: mc.Policy, side: str, entry: Decimal, size: Decimal, leverage: Decimal
-) -> None:
-    """[LP]: at the LP, margin + PnL equals MM measured at the entry price."""
-    account = isolated("BTCUSDT", side, size, entry, leverage=leverage)
-    lp = linear.liquidation_price(account, "BTCUSDT")
-    assume(lp is not None)
-    assert lp is not None
-    sign = 1 if side == "long" else -1
-    with localcontext() as ctx:  # the law's own arithmetic at margincall's 50 digits
-        ctx.prec = 50
-        equity = linear.isolated_margin(account.positions[0]) + sign * size * (lp - entry)
-    mm_entry = linear.maintenance_margin(account, "BTCUSDT", marks={"BTCUSDT": entry})
-    assert abs(equity - mm_entry) <= D("1e-30") * size * entry
-
-
-@given(side=sides, entry=entries, size=sizes, leverage=leverages)
-def test_bankruptcy_lies_beyond_liquidation(
-    linear: mc.Policy, side: str, entry: Decimal, size: Decimal, leverage: Decimal
-) -> None:
-    """[ADL]/[LP]: the bankruptcy price (0 % margin) is beyond the liquidation price, even
-    after its rounding to the tick (MM/size = entry × 0.5 % >= 5 > one 0.1 tick here)."""
-    account = isolated("BTCUSDT", side, size, entry, leverage=leverage)
-    lp = linear.liquidation_price(account, "BTCUSDT")
-    bp = linear.bankruptcy_price(account, "BTCUSDT")
-    assume(lp is not None and bp is not None)
-    assert lp is not None and bp is not None
-    assert (bp < lp) if side == "long" else (bp > lp)
-
-
-@given(
-    side=sides, entry=entries, size=sizes, leverage=leverages, extra=decimals_between(0, 10**5, 2)
-)
-def test_more_margin_never_liquidates_earlier(
-    linear: mc.Policy, side: str, entry: Decimal, size: Decimal, leverage: Decimal, extra: Decimal
-) -> None:
-    base = linear.isolated_margin(mc.Position("BTCUSDT", side, size, entry, leverage=leverage))
-    less = isolated("BTCUSDT", side, size, entry, margin=base)
-    more = isolated("BTCUSDT", side, size, entry, margin=base + extra)
-    lp_less = linear.liquidation_price(less, "BTCUSDT")
-    lp_more = linear.liquidation_price(more, "BTCUSDT")
-    if side == "long":
-        assert lp_less is not None
-        assert lp_more is None or lp_more <= lp_less
-    else:
-        assert lp_less is not None and lp_more is not None and lp_more >= lp_less
 
 
 @given(size=decimals_between(51, 150, 3), drop=decimals_between("0.01", "0.2", 3))

@@ -358,26 +358,6 @@ def _isolated(side: str, size: Decimal, entry: Decimal, margin: Decimal) -> mc.A
     return mc.Account(0, [mc.Position(BTC, side, size, entry, "isolated", margin=margin)])  # type: ignore[arg-type]
 
 
-@given(size=sizes, entry=entries, leverage=leverages, side=sides)
-def test_equity_at_the_liquidation_price_is_the_maintenance_margin(
-    deribit: mc.Policy, size: Decimal, entry: Decimal, leverage: int, side: str
-) -> None:
-    """§5.2: the size-dependent rate is a constant for a given size, so equity equals
-    MM = value × (1 % + size × 0.005 %) at the liquidation price; bankruptcy lies beyond."""
-    account = _isolated(side, size, entry, size * entry / leverage)
-    lp = deribit.liquidation_price(account, BTC)
-    bp = deribit.bankruptcy_price(account, BTC)
-    assert lp is not None and bp is not None
-    health = deribit.health(account, BTC, marks={BTC: lp})
-    with localcontext() as ctx:  # the test's own arithmetic at margincall's precision
-        ctx.prec = 50
-        rate = D("0.01") + size * D("0.00005")
-        assert abs(health.maintenance_margin - size * lp * rate) < D("1e-40") * size * entry
-        gap = abs(health.margin_balance - health.maintenance_margin)
-        assert gap < D("1e-40") * size * entry
-    assert (bp < lp) if side == "long" else (bp > lp)
-
-
 @given(size=sizes, entry=entries, leverage=leverages, side=sides, dip=st.integers(1, 300))
 def test_the_reduction_is_the_least_number_of_steps(
     deribit: mc.Policy, size: Decimal, entry: Decimal, leverage: int, side: str, dip: int

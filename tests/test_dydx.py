@@ -452,20 +452,6 @@ sides = st.sampled_from(["long", "short"])
 
 
 @given(entries, margins, sizes, sides)
-def test_equity_at_the_liquidation_price_is_the_requirement(
-    entry: Decimal, margin: Decimal, size: Decimal, side: str
-) -> None:
-    """[LIQ] p' solves equity = |s| × p' × MMF (isolated BTC-USD, MMF 1.2 %)."""
-    policy = mc.load_policy("dydx-v4")
-    account = mc.Account(0, [mc.Position("BTC-USD", side, size, entry, "isolated", margin=margin)])  # type: ignore[arg-type]
-    lp = policy.liquidation_price(account, "BTC-USD")
-    if lp is None:
-        return
-    health = policy.health(account, "BTC-USD", marks={"BTC-USD": lp})
-    assert abs(health.margin_balance - health.maintenance_margin) <= D("1e-40") * (1 + size * lp)
-
-
-@given(entries, margins, sizes, sides)
 def test_bankruptcy_beyond_liquidation_and_closing_there_needs_no_fund(
     entry: Decimal, margin: Decimal, size: Decimal, side: str
 ) -> None:
@@ -484,27 +470,6 @@ def test_bankruptcy_beyond_liquidation_and_closing_there_needs_no_fund(
         ctx.prec = 200  # exact: the product of two 50-digit decimals
         left = margin + sign * size * (bp - entry)
     assert D(0) <= left < D("0.000001") + D("1e-40") * size * bp
-
-
-@given(entries, margins, margins, sizes, sides)
-def test_more_margin_never_liquidates_earlier(
-    entry: Decimal, m1: Decimal, m2: Decimal, size: Decimal, side: str
-) -> None:
-    policy = mc.load_policy("dydx-v4")
-    low, high = sorted((m1, m2))
-
-    def lp(margin: Decimal) -> Decimal | None:
-        account = mc.Account(
-            0,
-            [mc.Position("BTC-USD", side, size, entry, "isolated", margin=margin)],  # type: ignore[arg-type]
-        )
-        return policy.liquidation_price(account, "BTC-USD")
-
-    a, b = lp(low), lp(high)
-    if side == "long":
-        assert b is None or (a is not None and b <= a)
-    else:
-        assert a is not None and b is not None and b >= a
 
 
 @given(

@@ -233,56 +233,6 @@ def test_the_policy_encodes_the_equity_protection_waterfall(kraken: mc.Policy) -
 
 # --- laws ------------------------------------------------------------------------------------
 
-sizes = st.decimals("0.001", "500", places=3)
-entries = st.decimals("1000", "150000", places=1)
-leverages = st.integers(2, 50)
-
-
-@settings(max_examples=60)
-@given(size=sizes, entry=entries, leverage=leverages, side=st.sampled_from(["long", "short"]))
-def test_equity_at_the_liquidation_price_is_the_maintenance_margin(
-    kraken: mc.Policy, size: Decimal, entry: Decimal, leverage: int, side: str
-) -> None:
-    """[0.3] at LP the position's equity equals its maintenance margin (at LP's value)."""
-    position = mc.Position(BTC, side, size, entry, "isolated", leverage=leverage)  # type: ignore[arg-type]
-    account = mc.Account(0, [position])
-    lp = kraken.liquidation_price(account, BTC, marks={BTC: entry})
-    assert lp is not None
-    at = {BTC: lp}
-    equity = kraken.health(account, BTC, marks=at).margin_balance
-    mm = kraken.maintenance_margin(account, BTC, marks=at)
-    assert abs(equity - mm) <= D("1e-30") * (1 + abs(mm))
-
-
-@settings(max_examples=60)
-@given(size=sizes, entry=entries, leverage=leverages, side=st.sampled_from(["long", "short"]))
-def test_bankruptcy_lies_beyond_liquidation(
-    kraken: mc.Policy, size: Decimal, entry: Decimal, leverage: int, side: str
-) -> None:
-    """BP is beyond LP on the losing side: the IOC's limit is never better than the trigger."""
-    account = mc.Account(0, [mc.Position(BTC, side, size, entry, "isolated", leverage=leverage)])  # type: ignore[arg-type]
-    marks = {BTC: entry}
-    lp = kraken.liquidation_price(account, BTC, marks=marks)
-    bp = kraken.bankruptcy_price(account, BTC, marks=marks)
-    assert lp is not None and bp is not None
-    assert (bp < lp) if side == "long" else (bp > lp)
-
-
-@settings(max_examples=60)
-@given(size=sizes, entry=entries, leverage=leverages, extra=st.decimals("0.01", "10000", places=2))
-def test_more_margin_never_liquidates_earlier(
-    kraken: mc.Policy, size: Decimal, entry: Decimal, leverage: int, extra: Decimal
-) -> None:
-    """A long with more margin has a lower (or no) liquidation price."""
-    margin = size * entry / leverage
-    lower = mc.Account(0, [mc.Position(BTC, "long", size, entry, "isolated", margin=margin)])
-    more = mc.Account(0, [mc.Position(BTC, "long", size, entry, "isolated", margin=margin + extra)])
-    marks = {BTC: entry}
-    lp_lower = kraken.liquidation_price(lower, BTC, marks=marks)
-    lp_more = kraken.liquidation_price(more, BTC, marks=marks)
-    assert lp_lower is not None
-    assert lp_more is None or lp_more < lp_lower
-
 
 @settings(max_examples=25)
 @given(

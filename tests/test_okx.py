@@ -515,9 +515,6 @@ def test_engine_reduces_to_tier_1_and_the_fee_feeds_the_fund(clawback: mc.Policy
 # --- properties ----------------------------------------------------------------------------
 
 contracts = st.integers(min_value=1, max_value=60000)
-entries = st.integers(min_value=1000, max_value=150000)
-leverages = st.integers(min_value=2, max_value=30)
-sides = st.sampled_from(["long", "short"])
 
 
 def _rate(size: int) -> Decimal:
@@ -525,53 +522,6 @@ def _rate(size: int) -> Decimal:
     +0.5 % per 5,000 contracts, capped at the table's tenth tier; plus the clearance fee."""
     tier = 0 if size <= 500 else min(9, (size - 501) // 5000 + 1)
     return D("0.005") * (tier + 1) + FEE
-
-
-@given(contracts, entries, leverages, sides)
-def test_equity_at_the_liquidation_price_is_the_requirement(
-    size: int, entry: int, leverage: int, side: str
-) -> None:
-    """At LP, margin + PnL = value × (tier rate + fee), the tier fixed by the contract count."""
-    swap = mc.load_policy("okx-swap")
-    position = mc.Position("BTC-USDT-SWAP", side, size, entry, "isolated", leverage=leverage)  # type: ignore[arg-type]
-    lp = swap.liquidation_price(mc.Account(0, [position]), "BTC-USDT-SWAP")
-    if lp is None:
-        return
-    q = D(size) * D("0.01")
-    sign = 1 if side == "long" else -1
-    with localcontext() as ctx:
-        ctx.prec = 60
-        equity = swap.isolated_margin(position) + sign * q * (lp - entry)
-        assert abs(equity - q * lp * _rate(size)) <= D("1e-40") * q * lp
-
-
-@given(contracts, entries, leverages, sides)
-def test_bankruptcy_lies_beyond_liquidation(
-    size: int, entry: int, leverage: int, side: str
-) -> None:
-    swap = mc.load_policy("okx-swap")
-    account = mc.Account(
-        0,
-        [mc.Position("BTC-USDT-SWAP", side, size, entry, "isolated", leverage=leverage)],  # type: ignore[arg-type]
-    )
-    lp = swap.liquidation_price(account, "BTC-USDT-SWAP")
-    bp = swap.bankruptcy_price(account, "BTC-USDT-SWAP")
-    assert lp is not None and bp is not None
-    assert (bp < lp) if side == "long" else (bp > lp)
-
-
-@given(contracts, entries, leverages, st.integers(min_value=1, max_value=10**6))
-def test_more_margin_never_liquidates_earlier(
-    size: int, entry: int, leverage: int, extra: int
-) -> None:
-    swap = mc.load_policy("okx-swap")
-    base = mc.Position("BTC-USDT-SWAP", "long", size, entry, "isolated", leverage=leverage)
-    margin = swap.isolated_margin(base)
-    more = mc.Position("BTC-USDT-SWAP", "long", size, entry, "isolated", margin=margin + extra)
-    lp_base = swap.liquidation_price(mc.Account(0, [base]), "BTC-USDT-SWAP")
-    lp_more = swap.liquidation_price(mc.Account(0, [more]), "BTC-USDT-SWAP")
-    assert lp_base is not None
-    assert lp_more is None or lp_more <= lp_base
 
 
 @given(st.integers(min_value=5501, max_value=60000), st.integers(min_value=1, max_value=999))

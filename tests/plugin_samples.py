@@ -181,3 +181,16 @@ class GivesUpUnderwater:
 cent_leak = CentLeak()
 penalty_fill = PenaltyFill()
 gives_up_underwater = GivesUpUnderwater()
+
+
+class ByBankruptcyPrice:
+    """Ranks ADL candidates by their own bankruptcy price, highest first (which the engine
+    must therefore give them)."""
+
+    @hookimpl
+    def margincall_adl_score(self, candidate: AdlCandidate) -> Decimal:
+        assert candidate.bankruptcy_price is not None
+        return candidate.bankruptcy_price
+
+
+by_bankruptcy_price = ByBankruptcyPrice()

@@ -252,3 +252,29 @@ def test_seeded_draws_choose_adl_counterparties_reproducibly(tmp_path: object) -
 
     assert first_deleveraged(7) == first_deleveraged(7)
     assert {first_deleveraged(seed) for seed in range(20)} == {"a", "b"}
+
+
+def test_adl_candidates_carry_their_bankruptcy_price(tmp_path: object) -> None:
+    """Bybit and BitMEX rank on the candidate's bankruptcy price. Two shorts of 0.5 BTC @
+    60,000 with isolated margins 20,000 and 5,000 have bankruptcy prices 60,000 + 20,000/0.5
+    = 100,000 and 60,000 + 5,000/0.5 = 70,000; ranked highest first, a (100,000) is
+    deleveraged first, where the default ranking (effective leverage 25,000 / 25,000 = 1
+    against 25,000 / 10,000 = 2.5) would take b first."""
+    registry = Registry.discover(
+        points(bp="plugin_samples:by_bankruptcy_price", binance=BINANCE), blocked=frozenset()
+    )
+    policy = mc.load_policy(_variant(tmp_path, 'plugins = ["binance", "bp"]'), registry=registry)
+    trader = mc.Position("BTCUSDT", "long", 1, 60000, "isolated", leverage=10)
+
+    def short(margin: int) -> mc.Account:
+        return mc.Account(
+            0, [mc.Position("BTCUSDT", "short", D("0.5"), 60000, "isolated", margin=margin)]
+        )
+
+    scenario = mc.Scenario(
+        {"trader": mc.Account(0, [trader]), "a": short(20000), "b": short(5000)},
+        [{"BTCUSDT": D(60000)}, {"BTCUSDT": D(50000)}],
+        mc.NoLiquidity(),
+        insurance_fund=0,
+    )
+    assert [a.account for a in policy.simulate(scenario).adl] == ["a", "b"]

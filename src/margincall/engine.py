@@ -530,7 +530,9 @@ class _Simulation:
                         wallet_balance=cash,
                         account_unrealized_pnl=health.margin_balance - cash,
                         maintenance_margin=health.maintenance_margin,
-                        bankruptcy_price=None,
+                        bankruptcy_price=self.policy.bankruptcy_price(
+                            account, symbol, marks=self._marks, side=o.side
+                        ),
                         draw=self._draw(step, key, other, symbol),
                     )
                 )

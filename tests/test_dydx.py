@@ -258,7 +258,7 @@ def test_per_block_limits() -> None:
 # --- deleveraging ----------------------------------------------------------------------------
 
 
-def _candidate(key: str, pnl: int, notional: int = 10000) -> AdlCandidate:
+def _candidate(key: str, pnl: int, notional: int = 10000, draw: str = "0") -> AdlCandidate:
     return AdlCandidate(
         key=key,
         symbol="BTC-USD",
@@ -272,33 +272,20 @@ def _candidate(key: str, pnl: int, notional: int = 10000) -> AdlCandidate:
         account_unrealized_pnl=D(pnl),
         maintenance_margin=D(120),
         bankruptcy_price=None,
+        draw=D(draw),
     )
 
 
 def test_deleveraging_order_ignores_profit_and_leverage(dydx_v4: mc.Policy) -> None:
-    """[REF] §8.5 "Counterparty choice is random, not ranked": the order depends only on the
-    seed and the accounts, not on their profit or leverage (BitMEX-style scores would put the
-    10,000-profit account first)."""
-    keys = [f"k{i}" for i in range(8)]
-    poor = tuple(_candidate(k, 1) for k in keys)
-    rich = tuple(_candidate(k, 10000 if k == "k5" else 1, notional=90000) for k in keys)
-    order = [c.key for c in dydx_v4.adl_rank(poor)]
-    assert [c.key for c in dydx_v4.adl_rank(rich)] == order
-    assert sorted(order) == keys
-
-
-def test_pseudo_random_scores_are_deterministic_and_seeded() -> None:
-    """margincall's stand-in for dYdX's pseudo-random offset: the same seed and candidate give
-    the same score in [0, 1); another seed gives another order of eight accounts."""
-    candidates = [_candidate(f"k{i}", 1) for i in range(8)]
-    for c in candidates:
-        score = dydx.pseudo_random_score(7, c)
-        assert score == dydx.pseudo_random_score(7, c)
-        assert 0 <= score < 1
-    order = {
-        seed: sorted(candidates, key=lambda c: dydx.pseudo_random_score(seed, c)) for seed in (0, 1)
-    }
-    assert [c.key for c in order[0]] != [c.key for c in order[1]]
+    """[REF] §8.5 "Counterparty choice is random, not ranked": the order follows the engine's
+    seeded draw alone, not profit or leverage (BitMEX-style scores would put the
+    10,000-profit, 9x account k5 first; its draw 0.1 puts it last)."""
+    draws = {"k0": "0.9", "k1": "0.35", "k5": "0.1", "k7": "0.6"}
+    candidates = tuple(
+        _candidate(k, 10000 if k == "k5" else 1, 90000 if k == "k5" else 10000, d)
+        for k, d in draws.items()
+    )
+    assert [c.key for c in dydx_v4.adl_rank(candidates)] == ["k0", "k7", "k1", "k5"]
 
 
 def test_at_most_the_configured_number_of_counterparties(tmp_path: Path) -> None:
@@ -371,13 +358,11 @@ def test_no_book_deleverages_at_the_bankruptcy_price(dydx_v4: mc.Policy) -> None
     )
     outcome = dydx_v4.simulate(scenario)
     fills = [(r.account, r.size, r.price) for r in outcome.adl]
-    seed = 0
-    first, second = sorted(
-        shorts,
-        key=lambda k: -dydx.pseudo_random_score(seed, _candidate(k, 1)),
-    )
+    first, second = (fills[0][0], fills[1][0]) if len(fills) == 2 else ("", "")
+    assert {first, second} == set(shorts)  # in the order of the engine's seeded draw
     assert fills == [(first, D("0.6"), D(49400)), (second, D("0.4"), D(49400))]
     assert outcome.balance(first) == 5000 + D("0.6") * 10600
+    assert outcome.balance(second) == 5000 + D("0.4") * 10600
     assert outcome.balance("trader") == 0
     assert outcome.debt("trader") == 0
     assert outcome.insurance_fund == 0
@@ -403,10 +388,6 @@ def _variant(tmp_path: Path, body: str) -> Path:
         (
             "[parameters]\nbankruptcy_adjustment = 0.5\n",
             "parameters.bankruptcy_adjustment: must be >= 1, got 0.5",
-        ),
-        (
-            "[parameters]\ndeleveraging_seed = 1.5\n",
-            "parameters.deleveraging_seed: must be a whole number, got 1.5",
         ),
         (
             '[parameters]\nquote_quantum = "tiny"\n',

@@ -37,7 +37,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(site)}
+    # Hypothesis keeps its files beside the installed package, not in the source tree
+    env = {**os.environ, "PYTHONPATH": str(site), "HYPOTHESIS_STORAGE_DIRECTORY": str(site)}
     env.pop("MARGINCALL_BLOCK_PLUGINS", None)
     return subprocess.run(
         [sys.executable, *args], env=env, capture_output=True, text=True, cwd=SAMPLE, check=False

@@ -24,8 +24,9 @@ then deleveraging at the bankruptcy price with no fee. dYdX's own rules, here:
 * **Deleveraging counterparties** [venues reference §8.5, 2026-03; help centre: "randomly
   selected"]: not ranked; chosen from a pseudo-random offset, at most
   ``max_deleveraging_subaccounts_to_iterate`` of them, each giving ``min(remaining, its
-  position)``. margincall draws a deterministic pseudo-random score from
-  ``deleveraging_seed`` and the candidate's key, symbol and side (:func:`pseudo_random_score`).
+  position)``. margincall ranks them by the engine's seeded draw (``AdlCandidate.draw``, from
+  the scenario's ``seed``, the step, the bankrupt account and the candidate): random, and
+  reproducible for a given seed.
 
 Rules the engine cannot play yet, as tested pure helpers: the per-block liquidation limits
 (:func:`position_block_limit`, :func:`subaccount_block_limit`) and the penalty / insurance-fund
@@ -34,7 +35,6 @@ split of one liquidation fill (:func:`liquidation_penalty`).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 
@@ -67,7 +67,6 @@ _RANGES: tuple[tuple[str, Decimal, bool, Decimal | None, bool], ...] = (
     ("max_notional_liquidated", ZERO, False, None, False),
     ("max_insurance_lost", ZERO, True, None, False),
     ("quote_quantum", ZERO, False, None, False),
-    ("deleveraging_seed", ZERO, True, None, True),
     ("max_deleveraging_subaccounts_to_iterate", ONE, True, None, True),
 )
 
@@ -226,18 +225,9 @@ def liquidation_penalty(
     return min(max_fee * abs(quote_received), delta), ZERO
 
 
-def pseudo_random_score(seed: int, candidate: AdlCandidate) -> Decimal:
-    """A score in [0, 1) drawn from SHA-256 of the seed and the candidate's key, symbol and
-    side: deterministic, unrelated to profit or leverage."""
-    text = f"{seed}|{candidate.key}|{candidate.symbol}|{candidate.side}"
-    digest = hashlib.sha256(text.encode()).digest()
-    return Decimal(int.from_bytes(digest[:8], "big")) / Decimal(2**64)
-
-
 @hookimpl
-def margincall_adl_score(config: PolicySpec, candidate: AdlCandidate) -> Decimal:
-    seed = config.number("deleveraging_seed", candidate.symbol)
-    return pseudo_random_score(int(seed), candidate)
+def margincall_adl_score(candidate: AdlCandidate) -> Decimal:
+    return candidate.draw
 
 
 @hookimpl
@@ -254,6 +244,5 @@ __all__ = [
     "fillable_price",
     "liquidation_penalty",
     "position_block_limit",
-    "pseudo_random_score",
     "subaccount_block_limit",
 ]

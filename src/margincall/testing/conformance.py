@@ -668,11 +668,15 @@ def check_law(
         raise InvalidInputError(f"profile: {profile!r} is not one of {', '.join(PROFILES)}")
     if max_examples is not None and (isinstance(max_examples, bool) or max_examples < 1):
         raise InvalidInputError(f"examples: must be a positive integer, got {max_examples!r}")
-    last: list[Any] = []
+    failed: list[tuple[Any, Exception]] = []  # the latest failure: Hypothesis replays the
+    # shrunk example last, so its error and the example reported belong together
 
     def run(example: Any) -> None:
-        last[:] = [example]
-        law.check(policy, example)
+        try:
+            law.check(policy, example)
+        except Exception as error:
+            failed[:] = [(example, error)]
+            raise
 
     options: dict[str, Any] = {
         **PROFILES[profile],
@@ -686,16 +690,15 @@ def check_law(
     try:
         test()
     except Exception as error:  # a broken law, or an exception the policy raised
-        described = describe(last[0]) if last else None
-        return Verdict(law, False, described, _failure(error))
+        if not failed:  # Hypothesis itself refused to run (an error in the strategy)
+            return Verdict(law, False, None, _failure(error))
+        example, cause = failed[-1]
+        return Verdict(law, False, describe(example), _failure(cause))
     return Verdict(law, True)
 
 
 def _failure(error: BaseException) -> str:
-    """What broke: the law's message, or the first of several distinct failures."""
-    group = getattr(error, "exceptions", None)  # an ExceptionGroup (a backport on 3.10)
-    if isinstance(group, tuple) and group:
-        return _failure(group[0])
+    """What broke: the law's message, or the exception the policy raised."""
     if isinstance(error, BrokenLawError):
         return str(error)
     return f"{type(error).__name__}: {error}"

@@ -459,11 +459,14 @@ def _lower_leverage_never_earlier(policy: Policy, case: PoolCase) -> None:
     )
 
 
-def _adl_notional(policy: Policy, outcome: Outcome) -> Decimal:
-    with exact():
-        values = [policy.scenario_market(a.symbol).value(a.size, a.price) for a in outcome.adl]
+def _adl_sizes(outcome: Outcome) -> dict[str, Decimal]:
+    """Size deleveraged per symbol (the price may differ: ADL at the mark while the fund can
+    pay the difference from the bankruptcy price, OKX)."""
+    sizes: dict[str, Decimal] = defaultdict(Decimal)
     with exact_sums():
-        return sum(values, ZERO)
+        for a in outcome.adl:
+            sizes[a.symbol] += a.size
+    return sizes
 
 
 def _takeovers(outcome: Outcome) -> set[tuple[int, str, str, str]]:
@@ -483,11 +486,13 @@ def _larger_fund_no_more_adl(policy: Policy, case: FundCase) -> None:
     small, large = _simulate(policy, scenario), _simulate(policy, richer)
     if len(_takeovers(small)) != 1 or _takeovers(large) != _takeovers(small):
         return
-    smaller, larger = _adl_notional(policy, small), _adl_notional(policy, large)
-    _require(
-        larger <= smaller,
-        f"a fund larger by {case.extra} deleveraged {larger} of notional instead of {smaller}",
-    )
+    smaller, larger = _adl_sizes(small), _adl_sizes(large)
+    for symbol, size in larger.items():
+        _require(
+            size <= smaller.get(symbol, ZERO),
+            f"a fund larger by {case.extra} deleveraged {size} {symbol} instead of "
+            f"{smaller.get(symbol, ZERO)}",
+        )
 
 
 def adl_only_from_winners(policy: Policy, scenario: Scenario) -> None:

@@ -285,10 +285,6 @@ def _longs_equal_shorts(policy: Policy, scenario: Scenario) -> None:
     _simulate(policy, scenario)  # the engine stops when the books disagree
 
 
-def _pool(policy: Policy, case: PoolCase) -> tuple[str, str]:
-    return case.position.symbol, case.position.side
-
-
 def _reduced(policy: Policy, case: PoolCase, action: Reduce) -> Account:
     """The account after ``action`` filled at the mark and paid its liquidation fee."""
     symbol, side = action.symbol, action.side
@@ -323,7 +319,7 @@ def _reduced(policy: Policy, case: PoolCase, action: Reduce) -> Account:
 
 
 def _liquidation_never_adds_risk(policy: Policy, case: PoolCase) -> None:
-    symbol, side = _pool(policy, case)
+    symbol, side = case.position.symbol, case.position.side
     if not policy.is_liquidatable(case.account, symbol, marks=case.marks, side=side):
         return
     pool = next(
@@ -355,13 +351,13 @@ def _moved(price: Decimal, by: Decimal) -> Decimal:
 
 
 def _liquidatable_at(policy: Policy, case: PoolCase, price: Decimal) -> bool:
-    symbol, side = _pool(policy, case)
+    symbol, side = case.position.symbol, case.position.side
     marks = mst.marks_with(case.marks, symbol, price)
     return policy.is_liquidatable(case.account, symbol, marks=marks, side=side)
 
 
 def _equity_at_liquidation_price(policy: Policy, case: PoolCase) -> None:
-    symbol, side = _pool(policy, case)
+    symbol, side = case.position.symbol, case.position.side
     lp = policy.liquidation_price(case.account, symbol, marks=case.marks, side=side)
     if lp is None:
         return
@@ -389,7 +385,7 @@ def _equity_at_liquidation_price(policy: Policy, case: PoolCase) -> None:
 
 
 def _bankruptcy_beyond_liquidation(policy: Policy, case: PoolCase) -> None:
-    symbol, side = _pool(policy, case)
+    symbol, side = case.position.symbol, case.position.side
     lp = policy.liquidation_price(case.account, symbol, marks=case.marks, side=side)
     bp = policy.bankruptcy_price(case.account, symbol, marks=case.marks, side=side)
     if lp is None or bp is None:
@@ -427,7 +423,7 @@ def _not_earlier(side: str, before: Decimal | None, after: Decimal | None) -> bo
 
 
 def _more_margin_never_earlier(policy: Policy, case: PoolCase) -> None:
-    symbol, side = _pool(policy, case)
+    symbol, side = case.position.symbol, case.position.side
     before = policy.liquidation_price(case.account, symbol, marks=case.marks, side=side)
     richer = _with_more_margin(policy, case)
     after = policy.liquidation_price(richer, symbol, marks=case.marks, side=side)
@@ -441,7 +437,7 @@ def _lower_leverage_never_earlier(policy: Policy, case: PoolCase) -> None:
     target = case.position
     if not target.isolated or target.leverage is None or target.leverage <= 1:
         return
-    symbol, side = _pool(policy, case)
+    symbol, side = case.position.symbol, case.position.side
     lower = max(ONE, target.leverage - target.leverage * case.extra / (case.extra + ONE))
     positions = [
         Position(p.symbol, p.side, p.size, p.entry_price, "isolated", leverage=lower)

@@ -9,6 +9,7 @@ an example a reader can check by hand.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
@@ -16,9 +17,10 @@ import pytest
 
 import margincall as mc
 from margincall.registry import GROUP, Registry
-from margincall.testing.conformance import LAWS, Law, check_law, verify
+from margincall.testing.conformance import LAWS, Law, PoolCase, check_law, verify
 from margincall.testing.pytest_plugin import conformance_test
 
+D = Decimal
 LAW = {law.name: law for law in LAWS}
 
 
@@ -110,3 +112,27 @@ def test_verify_on_the_command_line(capsys: pytest.CaptureFixture[str], tmp_path
     assert "unknown law speed" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["verify", "binance-usdm", "--examples", "0"])
+
+
+def test_counterexamples_the_nightly_profile_found_now_hold() -> None:
+    """Two laws the nightly profile broke, on edges of the law rather than the policies:
+
+    * BitMEX's step tiers: a short 97.15 ETHUSDT @ 10,000 with 34,002.5 of margin is
+      liquidated where its value crosses a risk step, and the requirement jumps there: the
+      margin balance at that price lies between the requirements on either side.
+    * An inverse short at 1x leverage has no liquidation price; the same margin given
+      explicitly (a 50-digit quotient) must not create one, so the law adds it exactly.
+    """
+    bitmex = mc.load_policy("bitmex")
+    short = mc.Position("ETHUSDT", "short", D("97.15"), 10000, "isolated", margin=D("34002.5"))
+    account = mc.Account(0, [short])
+    LAW["equity-at-liquidation-price"].check(
+        bitmex, PoolCase(account, {"ETHUSDT": D(10000)}, short, D(0))
+    )
+    coinm = mc.load_policy("binance-coinm")
+    unlevered = mc.Position("BTCUSD_PERP", "short", 1, 1944, "isolated", leverage=1)
+    account = mc.Account(0, [unlevered])
+    assert coinm.liquidation_price(account, "BTCUSD_PERP") is None
+    LAW["more-margin-never-earlier"].check(
+        coinm, PoolCase(account, {"BTCUSD_PERP": D(1944)}, unlevered, D(0))
+    )

@@ -78,6 +78,9 @@ TOLERANCE = Decimal("1e-20")
 """Relative tolerance of the liquidation-price law (margincall solves prices at 50 digits)."""
 HAIR = Decimal("1e-9")
 """A relative step past or before a liquidation price."""
+JUMP = Decimal("1e-6")
+"""A relative change of the maintenance margin across :data:`HAIR` larger than this is a step
+tier's edge, not the requirement moving with the price."""
 MIN_TICKS = 10**4
 """Generated prices are at least this many ticks (BTC at a 0.1 tick: 1,000), where a venue's
 rounding to its tick is small next to its margins, as venues set their ticks."""
@@ -365,15 +368,30 @@ def _equity_at_liquidation_price(policy: Policy, case: PoolCase) -> None:
     health = policy.health(
         case.account, symbol, marks=mst.marks_with(case.marks, symbol, lp), side=side
     )
-    with exact():
-        scale = abs(health.maintenance_margin) + abs(health.margin_balance) + ONE
-        gap = abs(health.margin_balance - health.maintenance_margin)
-    _require(
-        gap <= TOLERANCE * scale,
-        f"at the liquidation price {lp} the margin balance is {health.margin_balance}, the "
-        f"maintenance margin {health.maintenance_margin}",
-    )
     unsafe, safe = (-HAIR, HAIR) if side == "long" else (HAIR, -HAIR)
+    balance, requirement = health.margin_balance, health.maintenance_margin
+    with exact():
+        exact_root = abs(balance - requirement) <= TOLERANCE * (abs(requirement) + abs(balance) + 1)
+    if not exact_root:
+        # Step tiers (BitMEX, OKX) make the requirement jump at a tier's edge: no price has the
+        # balance equal to it, and the liquidation price is the edge, where the balance lies
+        # between the requirements on either side of the jump.
+        low, high = sorted(
+            policy.health(
+                case.account,
+                symbol,
+                marks=mst.marks_with(case.marks, symbol, _moved(lp, by)),
+                side=side,
+            ).maintenance_margin
+            for by in (unsafe, safe)
+        )
+        with exact():
+            jump = high - low > JUMP * high
+        _require(
+            jump and low <= balance <= high,
+            f"at the liquidation price {lp} the margin balance is {balance}, the maintenance "
+            f"margin {requirement}",
+        )
     _require(
         _liquidatable_at(policy, case, _moved(lp, unsafe)),
         f"a hair past the liquidation price {lp} the pool is not liquidatable",
@@ -397,10 +415,11 @@ def _bankruptcy_beyond_liquidation(policy: Policy, case: PoolCase) -> None:
 def _with_more_margin(policy: Policy, case: PoolCase) -> Account:
     target = case.position
     if not target.isolated:
-        return Account(
-            case.account.balance + case.extra, case.account.positions, case.account.position_mode
-        )
-    margin = policy.isolated_margin(target) + case.extra
+        with exact_sums():
+            balance = case.account.balance + case.extra
+        return Account(balance, case.account.positions, case.account.position_mode)
+    with exact_sums():  # the margin of a leverage is a 50-digit quotient: add it exactly
+        margin = policy.isolated_margin(target) + case.extra
     positions = [
         Position(p.symbol, p.side, p.size, p.entry_price, "isolated", margin=margin)
         if p is target

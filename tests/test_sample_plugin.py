@@ -37,11 +37,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    # Hypothesis keeps its files beside the installed package, not in the source tree
+    # run from the install folder: Hypothesis and pytest keep their files there, not in the
+    # source tree
     env = {**os.environ, "PYTHONPATH": str(site), "HYPOTHESIS_STORAGE_DIRECTORY": str(site)}
     env.pop("MARGINCALL_BLOCK_PLUGINS", None)
     return subprocess.run(
-        [sys.executable, *args], env=env, capture_output=True, text=True, cwd=SAMPLE, check=False
+        [sys.executable, *args], env=env, capture_output=True, text=True, cwd=site, check=False
     )
 
 
@@ -63,7 +64,15 @@ def test_margincall_verify_checks_it(site: Path) -> None:
 
 def test_its_one_line_pytest_suite_passes(site: Path) -> None:
     result = _run(
-        site, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", "--margincall-examples", "10"
+        site,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        str(SAMPLE / "tests"),
+        "--margincall-examples",
+        "10",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "13 passed" in result.stdout

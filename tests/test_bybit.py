@@ -706,7 +706,9 @@ def test_the_engine_deleverages_ahead_of_the_fund_after_a_drawdown(linear: mc.Po
         Liquidation(1, "big", "BTCUSDT", "long", D(30), D(54000), "takeover"),
         Liquidation(2, "small", "BTCUSDT", "long", D(1), D(40500), "takeover"),
     )
-    assert outcome.adl == (AdlRecord(2, "w", "small", "BTCUSDT", D(1), D(40500)),)
+    assert outcome.adl == (
+        AdlRecord(2, "w", "small", "BTCUSDT", D(1), D(40500), D(40000), cost=D(500)),
+    )
     assert outcome.balance("w") == D("29491.9")
     assert outcome.fees_paid("w") == D("8.1")
     assert outcome.fund_path == (D(400000), D(250000), D(250000))

@@ -67,15 +67,23 @@ def test_renderings(owe_money: mc.Scenario) -> None:
     assert data["scenario"] == "owe-money"
     assert [s["policy"] for s in data["summary"]] == ["binance-usdm", "binance-usdm-chasing"]
     assert D(data["rows"][1]["debt"]) == D(2102)
-    rows = list(csv.DictReader(io.StringIO(comparison.to_csv())))
-    assert [(r["policy"], D(r["debt"])) for r in rows] == [
-        ("binance-usdm", 0),
-        ("binance-usdm-chasing", D(2102)),
+    rows = list(csv.DictReader(io.StringIO(comparison.to_csv("accounts"))))
+    assert [(r["policy"], r["currency"], D(r["debt"])) for r in rows] == [
+        ("binance-usdm", "USDT", 0),
+        ("binance-usdm-chasing", "USDT", D(2102)),
     ]
+    # the summary, by default: the fund's 3,102 loss (sold at 50,898, taken over at 54,000)
+    # and the trader's 1,000 of cash and 2,102 of debt are each policy's who-pays total
+    summary = list(csv.DictReader(io.StringIO(comparison.to_csv())))
+    assert [
+        (r["policy"], r["status"], r["who_pays_fund_cash"], r["who_pays_traders"]) for r in summary
+    ] == [("binance-usdm", "played", "3102", "0"), ("binance-usdm-chasing", "played", "0", "3102")]
+    assert {r["who_pays_total"] for r in summary} == {"3102"}
     markdown = comparison.to_markdown()
     assert "| binance-usdm-chasing | trader | yes |" in markdown
     assert "2,102.00" in markdown
-    assert "trader" not in comparison.to_markdown(accounts=False)
+    assert "| debt owed (USDT) |" in markdown
+    assert "| trader |" not in comparison.to_markdown(accounts=False)
 
 
 def test_a_failing_policy_is_reported_and_the_others_still_compare(

@@ -28,18 +28,20 @@ from typing import Any
 
 import attrs
 
-from margincall import display
+from margincall import __version__, display
 from margincall.account_file import load_account
 from margincall.compare import compare
+from margincall.decimals import ZERO
 from margincall.errors import MargincallError
-from margincall.policy import Policy, load_policy
+from margincall.ledger import INSURANCE_FUND
+from margincall.policy import Policy, PositionRisk, load_policy
 from margincall.registry import BLOCK_ENV, default_registry
 from margincall.scenario import load_scenario
 
 
 def _json_default(value: object) -> str:
     if isinstance(value, Decimal):
-        return str(value)
+        return display.plain(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
@@ -78,6 +80,12 @@ def cmd_policies(args: argparse.Namespace) -> int:
     if args.json:
         _dump([_provenance(p) for p in policies])
         return 0
+    if args.short:
+        width = max((len(p.name) for p in policies), default=0)
+        for policy in policies:
+            dated = f"parameters of {policy.parameters_date}"
+            print(f"{policy.name.ljust(width)}  {policy.venue}; {dated}")
+        return 0
     for policy in policies:
         plugins = ", ".join(policy.spec.plugins) or "(defaults only)"
         print(
@@ -97,11 +105,13 @@ def cmd_risk(args: argparse.Namespace) -> int:
     loaded = load_account(args.account)
     rows = policy.risk(loaded.account, marks=loaded.marks)
     if args.json:
-        _dump({"policy": _provenance(policy), "positions": [attrs.asdict(r) for r in rows]})
+        _dump({"policy": _provenance(policy), "positions": [_risk_dict(r) for r in rows]})
         return 0
+    currencies = sorted({policy.market(r.symbol).settlement_currency for r in rows})
     print(
         f"{policy.name} ({policy.venue}, parameters of {policy.parameters_date}); "
-        f"account balance {loaded.account.balance}"
+        f"account balance {display.amount(loaded.account.balance)}"
+        + (f" {'/'.join(currencies)}" if currencies else "")
     )
     headers = [
         "symbol",
@@ -110,10 +120,13 @@ def cmd_risk(args: argparse.Namespace) -> int:
         "size",
         "mark",
         "uPnL",
+        "leverage",
         "tier",
+        "max lev.",
         "MM",
         "margin ratio",
         "liq. price",
+        "to liq.",
         "liq. tier",
         "bankruptcy",
         "liquidated",
@@ -126,21 +139,42 @@ def cmd_risk(args: argparse.Namespace) -> int:
                 r.symbol,
                 r.side,
                 r.margin_mode,
-                str(r.size),
+                display.amount(r.size),
                 display.price(r.mark_price, m),
-                display.money(r.unrealized_pnl, m),
+                f"{display.money(r.unrealized_pnl, m)} {m.settlement_currency}",
+                "--" if r.leverage is None else f"{display.amount(r.leverage)}x",
                 str(r.tier),
-                display.money(r.maintenance_margin, m),
+                "--" if r.max_leverage is None else f"{display.amount(r.max_leverage)}x",
+                f"{display.money(r.maintenance_margin, m)} {m.settlement_currency}",
                 display.percent(r.margin_ratio),
                 display.price(r.liquidation_price, m),
+                "--" if r.liquidation_distance is None else display.percent(r.liquidation_distance),
                 "--" if r.liquidation_tier is None else str(r.liquidation_tier),
                 display.price(r.bankruptcy_price, m),
                 "yes" if r.liquidatable else "no",
             ]
         )
-    print(display.table(headers, table))
-    print("\nPrices are rounded to the tick and money to the cent for display; --json is exact.")
+    print(display.table(headers, table, left=3))
+    if not rows:
+        print("(the account holds no positions)")
+    for r in rows:
+        if r.over_leveraged:
+            print(
+                f"warning: {r.symbol} {r.side} is at {display.amount(r.leverage or ZERO)}x, above "
+                f"{policy.name}'s maximum of {display.amount(r.max_leverage or ZERO)}x for tier "
+                f"{r.tier}; the venue would not allow it",
+            )
+    print(
+        "\nPrices are rounded to the tick and money for display; 'to liq.' is how far the "
+        "mark may move before liquidation; --json is exact."
+    )
     return 0
+
+
+def _risk_dict(row: PositionRisk) -> dict[str, Any]:
+    data = attrs.asdict(row)
+    data["over_leveraged"] = row.over_leveraged
+    return data
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -152,9 +186,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             {
                 "policy": _provenance(policy),
                 "scenario": scenario.name,
+                "currency": outcome.currency,
                 "accounts": {
                     key: {
                         "balance": outcome.balance(key),
+                        "equity": outcome.equity.get(key),
                         "debt": outcome.debt(key),
                         "fees_paid": outcome.fees_paid(key),
                     }
@@ -163,14 +199,19 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 "liquidations": [attrs.asdict(x) for x in outcome.liquidations],
                 "adl": [attrs.asdict(x) for x in outcome.adl],
                 "insurance_fund": list(outcome.fund_path),
+                "fund_positions": [attrs.asdict(p) for p in outcome.fund_positions],
+                "fund_holdings_value": outcome.fund_holdings_value,
+                "fund_equity": outcome.fund_equity,
                 "venue_loss": outcome.venue_loss,
+                "who_pays": attrs.asdict(outcome.who_pays()),
+                "notices": [attrs.asdict(n) for n in outcome.notices],
                 "events": [attrs.asdict(e) for e in outcome.ledger.events],
             }
         )
         return 0
     print(
         f"{scenario.name} under {policy.name} ({policy.venue}, parameters of "
-        f"{policy.parameters_date})"
+        f"{policy.parameters_date}); money in {outcome.currency or 'the settlement currency'}"
     )
     if scenario.description:
         print(scenario.description)
@@ -178,10 +219,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(f"\n{key}:")
         for line in outcome.explain(key).splitlines():
             print(f"  {line}")
-    print(
-        f"\nInsurance fund: {' -> '.join(str(b) for b in outcome.fund_path)}; "
-        f"venue loss: {outcome.venue_loss}"
-    )
+    print("\nThe insurance fund:")
+    for line in outcome.explain(INSURANCE_FUND).splitlines():
+        print(f"  {line}")
+    print(f"\n{outcome.who_pays_text()}")
     return 0
 
 
@@ -195,7 +236,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(comparison.to_json())
     elif args.format == "csv":
-        sys.stdout.write(comparison.to_csv())
+        sys.stdout.write(comparison.to_csv(args.table))
     else:
         accounts = len(scenario.accounts) <= TABLE_ACCOUNTS or args.accounts
         print(
@@ -203,10 +244,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
             if args.format == "markdown"
             else comparison.to_table(accounts=accounts)
         )
-    failed = [s for s in comparison.summaries if s.error is not None]
-    for summary in failed:
-        print(f"margincall: policy {summary.policy} failed: {summary.error}", file=sys.stderr)
-    return 1 if failed and len(failed) == len(comparison.summaries) else 0
+    # a policy that could not play is a note in the output itself, not an error on stderr;
+    # only when none played did the command fail
+    played = [s for s in comparison.summaries if s.status == "played"]
+    return 0 if played or not comparison.summaries else 1
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -258,9 +299,11 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="margincall", description="Venue-faithful liquidation rules for crypto derivatives."
     )
+    top.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     policies = commands.add_parser("policies", help="list every loadable policy and its sources")
     policies.add_argument("--json", action="store_true", help="machine-readable output")
+    policies.add_argument("--short", action="store_true", help="one line per policy")
     policies.set_defaults(run=cmd_policies)
     risk = commands.add_parser("risk", help="risk figures of every position of an account")
     risk.add_argument("--policy", required=True, help="policy name or path to a policy TOML file")
@@ -281,6 +324,12 @@ def parser() -> argparse.ArgumentParser:
     )
     comparing.add_argument(
         "--format", choices=["table", "markdown", "json", "csv"], default="table"
+    )
+    comparing.add_argument(
+        "--table",
+        choices=["summary", "accounts"],
+        default="summary",
+        help="with --format csv: one line per policy (default) or per policy and account",
     )
     comparing.add_argument(
         "--accounts",

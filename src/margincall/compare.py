@@ -13,25 +13,26 @@ import io
 import json
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
 from margincall import display
 from margincall import ledger as lg
 from margincall.decimals import ZERO, exact, exact_sums
-from margincall.errors import MargincallError
-from margincall.outcome import Outcome
+from margincall.errors import InvalidInputError, MargincallError, PluginError, PolicyError
+from margincall.outcome import LossBreakdown, Outcome
 from margincall.policy import Policy, available_policies, load_policy
 from margincall.scenario import Scenario
 
 
 @attrs.frozen
 class Row:
-    """One account under one policy."""
+    """One account under one policy; money in ``currency``."""
 
     policy: str
     account: str
+    currency: str
     liquidated: bool
     liquidated_notional: Decimal
     fees_paid: Decimal
@@ -41,23 +42,47 @@ class Row:
     debt: Decimal
 
 
+Status = Literal["played", "cannot play", "failed"]
+
+
 @attrs.frozen
 class Summary:
-    """One policy over the whole scenario. ``error`` is set (and the figures are zero) when
-    the policy could not be played."""
+    """One policy over the whole scenario, money in ``currency``.
+
+    ``insurance_fund_change`` is the fund's cash; ``fund_holdings_value`` the unrealised PnL,
+    at the last marks, of positions the fund took over and still holds (a loss < 0), so the
+    fund's equity changed by their sum. ``who_pays`` breaks down the losses beyond the
+    bankrupt accounts' collateral (:class:`~margincall.outcome.LossBreakdown`).
+
+    ``status`` is ``"cannot play"`` when the policy cannot play the scenario (a symbol it does
+    not list, a contract of the other type) and ``"failed"`` when it broke (a plugin's error, a
+    policy that does not load); ``error`` then says why and the figures are zero."""
 
     policy: str
     venue: str
     parameters_date: str
+    currency: str
     accounts_liquidated: int
     liquidated_notional: Decimal
     fees: Decimal
     insurance_fund_change: Decimal
+    fund_holdings_value: Decimal
     adl_notional: Decimal
     clawback: Decimal
     debt_owed: Decimal
     venue_loss: Decimal
+    who_pays: LossBreakdown | None = None
+    status: Status = "played"
     error: str | None = None
+
+    @property
+    def fund_equity_change(self) -> Decimal:
+        """The fund's cash change plus its holdings at the last marks."""
+        with exact_sums():
+            return self.insurance_fund_change + self.fund_holdings_value
+
+
+Table = Literal["summary", "accounts"]
 
 
 @attrs.frozen
@@ -71,93 +96,178 @@ class Comparison:
         return self.summaries
 
     def to_json(self) -> str:
+        """The summaries (with each policy's status, reason and who-pays breakdown) and the
+        per-account rows; every figure exact, as a plain decimal string."""
         data = {
             "scenario": self.scenario,
-            "summary": [attrs.asdict(s) for s in self.summaries],
+            "summary": [_summary_dict(s) for s in self.summaries],
             "rows": [attrs.asdict(r) for r in self.rows],
         }
-        return json.dumps(data, indent=2, default=str, ensure_ascii=False)
+        return json.dumps(data, indent=2, default=_exact_text, ensure_ascii=False)
 
-    def to_csv(self) -> str:
-        """One line per policy and account, exact."""
+    def to_csv(self, table: Table = "summary") -> str:
+        """Exact figures, plain decimals. ``table="summary"``: one line per policy, with its
+        who-pays breakdown, status and reason (policies that could not play included);
+        ``table="accounts"``: one line per policy and account."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        fields = [f.name for f in attrs.fields(Row)]
+        if table == "accounts":
+            fields = [f.name for f in attrs.fields(Row)]
+            records = [attrs.asdict(r) for r in self.rows]
+        elif table == "summary":
+            records = [_flat(_summary_dict(s)) for s in self.summaries]
+            fields = list(_flat(_summary_dict(_blank(""))))
+        else:
+            raise InvalidInputError(f"to_csv: table must be 'summary' or 'accounts', not {table!r}")
         writer.writerow(fields)
-        for row in self.rows:
-            writer.writerow([str(getattr(row, f)) for f in fields])
+        for record in records:
+            writer.writerow([_csv_cell(record[f]) for f in fields])
         return out.getvalue()
 
-    def _errors(self) -> list[str]:
+    def _notes(self) -> list[str]:
         """Why each policy that could not play the scenario could not, below the summary."""
-        failed = [s for s in self.summaries if s.error is not None]
-        return ["", *(f"{s.policy} cannot play it: {s.error}" for s in failed)] if failed else []
+        notes = [
+            f"{s.policy} {'cannot play it' if s.status == 'cannot play' else 'failed'}: {s.error}"
+            for s in self.summaries
+            if s.error is not None
+        ]
+        return ["", *notes] if notes else []
+
+    def _tables(self, accounts: bool) -> list[tuple[list[str], list[list[str]], int]]:
+        """(headers, cells, name columns) of each table: the summary, who pays, the rows."""
+        played = [s for s in self.summaries if s.status == "played"]
+        currency = _common({s.currency for s in played})
+        names = ["policy"] if currency else ["policy", "currency"]
+        summary_cells = [_summary_cells(s, currency) for s in self.summaries]
+        tables = [
+            (names + _in(SUMMARY_COLUMNS, currency) + ["parameters\nof"], summary_cells, len(names))
+        ]
+        if played:
+            tables.append(
+                (
+                    names + _in(WHO_PAYS_COLUMNS, currency),
+                    [_who_pays_cells(s, currency) for s in played],
+                    len(names),
+                )
+            )
+        if accounts and self.rows:
+            tables.append(
+                (
+                    [*names, "account", *_in(ROW_COLUMNS, currency)],
+                    [_row_cells(r, currency) for r in self.rows],
+                    len(names) + 1,
+                )
+            )
+        return tables
 
     def to_markdown(self, *, accounts: bool = True) -> str:
-        """The per-policy summary, then (with ``accounts``) the per-account rows, as markdown
-        tables; money rounded to the cent for display."""
-        lines = [f"Scenario: {self.scenario}", ""]
-        lines += _markdown(SUMMARY_COLUMNS, [_summary_cells(s) for s in self.summaries])
-        lines += self._errors()
-        if accounts:
-            lines.append("")
-            lines += _markdown(ROW_COLUMNS, [_row_cells(r) for r in self.rows])
+        """The per-policy summary, who pays the losses beyond the bankrupt accounts'
+        collateral, then (with ``accounts``) the per-account rows, as markdown tables; money
+        rounded to its currency's places for display."""
+        lines = [f"Scenario: {self.scenario}"]
+        for index, (headers, cells, left) in enumerate(self._tables(accounts)):
+            caption = [*_caption(index), ""] if _caption(index) else []
+            lines += ["", *caption, *_markdown(headers, cells, left)]
+            if index == 0:
+                lines += self._notes()
         return "\n".join(lines)
 
     def to_table(self, *, accounts: bool = True) -> str:
         """Like :meth:`to_markdown`, as plain-text tables for a terminal."""
-        parts = [
-            f"Scenario: {self.scenario}",
+        parts = [f"Scenario: {self.scenario}"]
+        for index, (headers, cells, left) in enumerate(self._tables(accounts)):
+            parts += ["", *_caption(index), display.table(headers, cells, left=left)]
+            if index == 0:
+                parts += self._notes()
+        parts += [
             "",
-            display.table(SUMMARY_COLUMNS, [_summary_cells(s) for s in self.summaries]),
-            *self._errors(),
+            "Money is rounded for display (cents for dollars, 8 places for coins); "
+            "--format json or csv is exact.",
         ]
-        if accounts and self.rows:
-            parts += ["", display.table(ROW_COLUMNS, [_row_cells(r) for r in self.rows])]
-        parts += ["", "Money is rounded to the cent for display; --format json or csv is exact."]
         return "\n".join(parts)
 
-    def to_pandas(self) -> Any:
-        """The rows as a pandas DataFrame (requires pandas: ``pip install margincall[pandas]``)."""
+    def to_pandas(self, table: Table = "accounts") -> Any:
+        """The rows (or, with ``table="summary"``, the summaries) as a pandas DataFrame
+        (requires pandas: ``pip install margincall[pandas]``)."""
         try:
             pd = importlib.import_module("pandas")  # an optional dependency
         except ImportError:
             raise MargincallError("to_pandas needs pandas: pip install pandas") from None
+        if table == "summary":
+            return pd.DataFrame([_flat(_summary_dict(s)) for s in self.summaries])
         return pd.DataFrame([attrs.asdict(r) for r in self.rows])
 
 
-_MONEY_FIELDS = (
-    "liquidated_notional",
-    "fees",
-    "insurance_fund_change",
-    "adl_notional",
-    "clawback",
-    "debt_owed",
-    "venue_loss",
-)
+def _exact_text(value: object) -> str:
+    if isinstance(value, Decimal):
+        return display.plain(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def _money(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.01')):,}"
+def _csv_cell(value: object) -> str:
+    if value is None:
+        return ""
+    return display.plain(value) if isinstance(value, Decimal) else str(value)
+
+
+def _summary_dict(s: Summary) -> dict[str, Any]:
+    data = attrs.asdict(s)
+    data["fund_equity_change"] = s.fund_equity_change
+    return data
+
+
+def _flat(data: dict[str, Any]) -> dict[str, Any]:
+    """The who-pays breakdown as ``who_pays_<part>`` columns (empty for a policy that did
+    not play)."""
+    flat = {k: v for k, v in data.items() if k != "who_pays"}
+    for part in (f.name for f in attrs.fields(LossBreakdown)):
+        flat[f"who_pays_{part}"] = (data["who_pays"] or {}).get(part)
+    return flat
+
+
+def _common(currencies: set[str]) -> str | None:
+    """The one currency every played policy's money is in, if there is one."""
+    return next(iter(currencies)) if len(currencies) == 1 else None
+
+
+def _in(columns: list[str], currency: str | None) -> list[str]:
+    """Money columns named with their currency on a line of its own (a ``*`` marks a
+    count, left as it is)."""
+    return [
+        c[1:] if c.startswith("*") else (f"{c}\n({currency})" if currency else c) for c in columns
+    ]
+
+
+def _caption(index: int) -> list[str]:
+    if index == 1:
+        return ["Who pays the losses beyond the bankrupt accounts' collateral:"]
+    return []
 
 
 SUMMARY_COLUMNS = [
-    "policy",
-    "accounts liquidated",
-    "notional liquidated",
+    "*accounts\nliquidated",
+    "notional\nliquidated",
     "fees",
-    "fund change",
-    "ADL notional",
+    "fund cash\nchange",
+    "fund holdings\nat mark",
+    "ADL\nnotional",
     "clawback",
-    "debt owed",
-    "venue loss",
-    "parameters of",
+    "debt\nowed",
+    "venue\nloss",
+]
+WHO_PAYS_COLUMNS = [
+    "total",
+    "fund cash",
+    "fund holdings",
+    "ADL",
+    "clawback",
+    "traders",
+    "venue",
+    "unallocated",
 ]
 ROW_COLUMNS = [
-    "policy",
-    "account",
-    "liquidated",
-    "notional",
+    "*liquidated",
+    "notional\nliquidated",
     "fees",
     "ADL notional",
     "clawback",
@@ -166,41 +276,72 @@ ROW_COLUMNS = [
 ]
 
 
-def _summary_cells(s: Summary) -> list[str]:
-    if s.error is not None:
-        return [s.policy, "cannot play", *["-"] * 7, s.parameters_date]
+def _names(policy: str, currency: str, common: str | None) -> list[str]:
+    return [policy] if common else [policy, currency]
+
+
+def _summary_cells(s: Summary, common: str | None) -> list[str]:
+    names = _names(s.policy, s.currency or "-", common)
+    if s.status != "played":
+        return [*names, s.status, *["-"] * (len(SUMMARY_COLUMNS) - 1), s.parameters_date or "-"]
+    money = [
+        s.liquidated_notional,
+        s.fees,
+        s.insurance_fund_change,
+        s.fund_holdings_value,
+        s.adl_notional,
+        s.clawback,
+        s.debt_owed,
+        s.venue_loss,
+    ]
     return [
-        s.policy,
+        *names,
         str(s.accounts_liquidated),
-        _money(s.liquidated_notional),
-        _money(s.fees),
-        _money(s.insurance_fund_change),
-        _money(s.adl_notional),
-        _money(s.clawback),
-        _money(s.debt_owed),
-        _money(s.venue_loss),
+        *(display.money_in(m, s.currency) for m in money),
         s.parameters_date,
     ]
 
 
-def _row_cells(r: Row) -> list[str]:
+def _who_pays_cells(s: Summary, common: str | None) -> list[str]:
+    w = s.who_pays
+    assert w is not None  # a played policy has one
+    parts = [w.total, w.fund_cash, w.fund_holdings, w.adl, w.clawback, w.traders, w.venue]
     return [
-        r.policy,
-        r.account,
-        "yes" if r.liquidated else "no",
-        _money(r.liquidated_notional),
-        _money(r.fees_paid),
-        _money(r.adl_notional),
-        _money(r.clawback_paid),
-        _money(r.final_balance),
-        _money(r.debt),
+        *_names(s.policy, s.currency, common),
+        *(display.money_in(m, s.currency) for m in [*parts, w.unallocated]),
     ]
 
 
-def _markdown(headers: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+def _row_cells(r: Row, common: str | None) -> list[str]:
+    money = [
+        r.liquidated_notional,
+        r.fees_paid,
+        r.adl_notional,
+        r.clawback_paid,
+        r.final_balance,
+        r.debt,
+    ]
+    return [
+        *_names(r.policy, r.currency, common),
+        r.account,
+        "yes" if r.liquidated else "no",
+        *(display.money_in(m, r.currency) for m in money),
+    ]
+
+
+def _markdown(headers: list[str], rows: list[list[str]], left: int) -> list[str]:
+    align = ["---" if i < left else "--:" for i in range(len(headers))]
+    names = [h.replace("\n", " ") for h in headers]
+    lines = ["| " + " | ".join(names) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return lines
+
+
+def _blank(policy: str, status: Status = "failed", error: str | None = None) -> Summary:
+    zero = ZERO
+    return Summary(
+        policy, "", "", "", 0, zero, zero, zero, zero, zero, zero, zero, zero, None, status, error
+    )
 
 
 def _summarise(policy: Policy, scenario: Scenario, outcome: Outcome) -> tuple[Summary, list[Row]]:
@@ -219,6 +360,7 @@ def _summarise(policy: Policy, scenario: Scenario, outcome: Outcome) -> tuple[Su
                 Row(
                     policy=policy.name,
                     account=key,
+                    currency=outcome.currency,
                     liquidated=bool(mine),
                     liquidated_notional=sum(mine, ZERO),
                     fees_paid=outcome.fees_paid(key),
@@ -242,14 +384,17 @@ def _summarise(policy: Policy, scenario: Scenario, outcome: Outcome) -> tuple[Su
             policy=policy.name,
             venue=policy.venue,
             parameters_date=policy.parameters_date,
+            currency=outcome.currency,
             accounts_liquidated=sum(1 for r in rows if r.liquidated),
             liquidated_notional=sum((r.liquidated_notional for r in rows), ZERO),
             fees=sum((r.fees_paid for r in rows), ZERO),
             insurance_fund_change=outcome.insurance_fund - start,
+            fund_holdings_value=outcome.fund_holdings_value,
             adl_notional=sum(adl, ZERO),
             clawback=sum((r.clawback_paid for r in rows), ZERO),
             debt_owed=sum((r.debt for r in rows), ZERO),
             venue_loss=outcome.venue_loss,
+            who_pays=outcome.who_pays(),
         )
     return summary, rows
 
@@ -272,17 +417,11 @@ def compare(
         try:
             policy = item if isinstance(item, Policy) else load_policy(item)
             outcome = policy.simulate(scenario)
-        except MargincallError as error:
-            summaries.append(
-                Summary(
-                    name,
-                    "",
-                    "",
-                    0,
-                    **dict.fromkeys(_MONEY_FIELDS, ZERO),
-                    error=str(error).splitlines()[0],
-                )
-            )
+        except (PluginError, PolicyError) as error:  # the policy broke: it fails alone
+            summaries.append(_blank(name, "failed", str(error).splitlines()[0]))
+            continue
+        except MargincallError as error:  # the scenario is not one this policy can play
+            summaries.append(_blank(name, "cannot play", str(error).splitlines()[0]))
             continue
         summary, policy_rows = _summarise(policy, scenario, outcome)
         summaries.append(summary)

@@ -24,7 +24,14 @@ from margincall.display import amount
 from margincall.errors import InvalidInputError, MargincallError, PluginError
 from margincall.ledger import Ledger
 from margincall.liquidity import OrderSide
-from margincall.outcome import AdlRecord, FillKind, Liquidation, Notice, Outcome
+from margincall.outcome import (
+    AdlRecord,
+    FillKind,
+    FundPosition,
+    Liquidation,
+    Notice,
+    Outcome,
+)
 from margincall.policy import Policy
 from margincall.scenario import Scenario
 from margincall.tiers import tier_index
@@ -233,7 +240,7 @@ class _Simulation:
             wallet,
             lg.INSURANCE_FUND if self.has_fund else lg.FEES,
             fee,
-            "liquidation fee",
+            lg.LIQUIDATION_FEE,
             o.symbol,
         )
 
@@ -423,9 +430,7 @@ class _Simulation:
                 break
             self._took(symbol, order, filled)
             gain = market.pnl(sign, filled, entry, price)
-            self.ledger.settle(
-                step, lg.MARKET, lg.INSURANCE_FUND, gain, "insurance fund offload", symbol
-            )
+            self.ledger.settle(step, lg.MARKET, lg.INSURANCE_FUND, gain, lg.FUND_OFFLOAD, symbol)
             left -= filled
         if left > 0 and not afford:  # no liquidity left: closed at the mark
             self._to_market(symbol, order, left)
@@ -435,7 +440,7 @@ class _Simulation:
                 lg.MARKET,
                 lg.INSURANCE_FUND,
                 gain,
-                "insurance fund closes at the mark",
+                lg.FUND_CLOSES_AT_MARK,
                 symbol,
             )
             left = ZERO
@@ -543,8 +548,19 @@ class _Simulation:
             other = fill.candidate.key
             o = self._find(other, symbol, opposite)
             wallet = self._wallet(other, o)
+            # what the deleveraged trader gives up against closing at the mark
+            cost = self._pnl(o, mark, fill.size) - self._pnl(o, fill.price, fill.size)
             self.adl.append(
-                AdlRecord(step, other, key, symbol, self._in_units(symbol, fill.size), fill.price)
+                AdlRecord(
+                    step,
+                    other,
+                    key,
+                    symbol,
+                    self._in_units(symbol, fill.size),
+                    fill.price,
+                    mark=mark,
+                    cost=cost,
+                )
             )
             self._close(step, other, o, fill.size, fill.price, "auto-deleveraged")
             if adl.fee != "none":
@@ -554,14 +570,14 @@ class _Simulation:
                 if o not in self.positions[other]:  # closed whole: its margin was released
                     wallet = lg.account(other)
                 paid = min(fee, max(ZERO, self.ledger.balance(wallet)))
-                self.ledger.transfer(step, wallet, lg.FEES, paid, "ADL fee", symbol)
+                self.ledger.transfer(step, wallet, lg.FEES, paid, lg.ADL_FEE, symbol)
             if price != bankruptcy:
                 self.ledger.settle(
                     step,
                     lg.MARKET,
                     lg.INSURANCE_FUND,
                     market.pnl(sign, fill.size, bankruptcy, price),
-                    "ADL at the mark: the fund bears the difference from the bankruptcy price",
+                    lg.ADL_AT_MARK,
                     symbol,
                 )
             size -= fill.size
@@ -590,29 +606,23 @@ class _Simulation:
                 return
             if stage == "insurance-fund" and wallet != lg.INSURANCE_FUND:
                 paid = min(deficit, max(ZERO, self.ledger.balance(lg.INSURANCE_FUND)))
-                self.ledger.transfer(
-                    step, lg.INSURANCE_FUND, wallet, paid, "insurance fund covers the deficit"
-                )
+                self.ledger.transfer(step, lg.INSURANCE_FUND, wallet, paid, lg.FUND_COVERS)
             elif stage == "chasing":  # the trader's own cash first, the rest becomes a debt
                 cash = lg.account(key)
                 own = ZERO if wallet == cash else min(deficit, max(ZERO, self.ledger.balance(cash)))
-                self.ledger.transfer(step, cash, wallet, own, "deficit paid from the wallet")
-                self.ledger.transfer(
-                    step, lg.debt(key), wallet, deficit - own, "deficit left as a debt"
-                )
+                self.ledger.transfer(step, cash, wallet, own, lg.OWN_CASH_COVERS)
+                self.ledger.transfer(step, lg.debt(key), wallet, deficit - own, lg.LEFT_AS_DEBT)
                 paid = deficit
             elif stage == "venue":
                 paid = deficit
-                self.ledger.transfer(step, lg.VENUE, wallet, paid, "venue absorbs the deficit")
+                self.ledger.transfer(step, lg.VENUE, wallet, paid, lg.VENUE_ABSORBS)
             elif stage == "clawback":
                 paid = self._clawback(step, key, wallet, deficit)
             else:  # "adl" acts on positions at takeover, not on a wallet's deficit
                 paid = ZERO
             deficit -= paid
         if deficit > 0:
-            self.ledger.transfer(
-                step, lg.VENUE, wallet, deficit, "unallocated deficit, paid by the venue"
-            )
+            self.ledger.transfer(step, lg.VENUE, wallet, deficit, lg.UNALLOCATED)
 
     def _clawback(self, step: int, key: str, wallet: str, deficit: Decimal) -> Decimal:
         """The other accounts' profits in the period pay ``deficit``, as the policy allocates
@@ -637,7 +647,7 @@ class _Simulation:
             ]
             for source in wallets:  # the profit is cash now: cross wallet first, then margins
                 take = min(left, max(ZERO, self.ledger.balance(source)))
-                self.ledger.transfer(step, source, wallet, take, "clawback")
+                self.ledger.transfer(step, source, wallet, take, lg.CLAWBACK)
                 left -= take
                 paid += take
         return paid
@@ -702,6 +712,21 @@ class _Simulation:
             fund_holdings={
                 f"{s} {side}": self._in_units(s, h.size) for (s, side), h in self.holdings.items()
             },
+            fund_positions=tuple(
+                FundPosition(
+                    s,
+                    side,
+                    self._in_units(s, h.size),
+                    h.entry,
+                    self._marks[s],
+                    self.policy.market(s).pnl(
+                        1 if side == "long" else -1, h.size, h.entry, self._marks[s]
+                    ),
+                )
+                for (s, side), h in sorted(self.holdings.items())
+            ),
+            marks=dict(self._marks),
+            currency=_currency(self.policy, self.scenario),
             accounts=tuple(self.scenario.accounts),
             notices=tuple(self.notices),
             equity={key: self._equity(key, self._marks) for key in self.scenario.accounts},
@@ -762,10 +787,7 @@ class _Simulation:
             value = market.value(p.size, p.entry_price)
             tiers = self.policy.tiers(p)
             cap = tiers[tier_index(tiers, value)].max_leverage
-            margin = self.policy.isolated_margin(p) if p.isolated else None
-            leverage = p.leverage if p.leverage is not None else None
-            if leverage is None and margin is not None and margin > 0:
-                leverage = value / margin
+            leverage = self.policy.leverage(p)
             if leverage is not None and leverage > cap:
                 notes.append(
                     f"its {p.symbol} {p.side} position opens at {amount(leverage)}x, "
@@ -801,6 +823,20 @@ def _units_per_contract(policy: Policy, scenario: Scenario) -> dict[str, Decimal
         for s in sorted(symbols)
         if policy.scenario_market(s) is not policy.market(s)
     }
+
+
+def _currency(policy: Policy, scenario: Scenario) -> str:
+    """The currency the scenario's money is in under ``policy``: its markets' settlement
+    currency (several, joined by "/", where the scenario's symbols settle differently)."""
+    symbols = {p.symbol for a in scenario.accounts.values() for p in a.positions}
+    symbols |= {s for step in scenario.steps for s in step.marks}
+    found = set()
+    for symbol in symbols:
+        try:
+            found.add(policy.scenario_market(symbol).settlement_currency)
+        except InvalidInputError:  # a mark of a symbol the policy does not list
+            continue
+    return "/".join(sorted(found))
 
 
 def simulate(policy: Policy, scenario: Scenario) -> Outcome:

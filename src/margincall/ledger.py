@@ -38,6 +38,19 @@ MARKET = "market"
 INTEREST = "interest"
 EXTERNAL = "external"
 
+# Reasons the engine records and the outcome reads back (one spelling for both).
+LIQUIDATION_FEE = "liquidation fee"
+ADL_FEE = "ADL fee"
+FUND_OFFLOAD = "insurance fund offload"
+FUND_CLOSES_AT_MARK = "insurance fund closes at the mark"
+ADL_AT_MARK = "ADL at the mark: the fund bears the difference from the bankruptcy price"
+FUND_COVERS = "insurance fund covers the deficit"
+OWN_CASH_COVERS = "deficit paid from the wallet"
+LEFT_AS_DEBT = "deficit left as a debt"
+VENUE_ABSORBS = "venue absorbs the deficit"
+CLAWBACK = "clawback"
+UNALLOCATED = "unallocated deficit, paid by the venue"
+
 
 def account(key: str) -> str:
     return f"account:{key}"

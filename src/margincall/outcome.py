@@ -38,7 +38,10 @@ class Liquidation:
 
 @attrs.frozen
 class AdlRecord:
-    """``account``'s position closed by auto-deleveraging against ``bankrupt``'s."""
+    """``account``'s position closed by auto-deleveraging against ``bankrupt``'s, at
+    ``price`` while the mark was ``mark``. ``cost`` is the profit the deleveraged trader gave
+    up against closing at the mark (0 when ADL fills at the mark): its share of the bankrupt
+    position's loss."""
 
     step: int
     account: str
@@ -46,6 +49,69 @@ class AdlRecord:
     symbol: str
     size: Decimal
     price: Decimal
+    mark: Decimal | None = None
+    cost: Decimal = ZERO
+
+
+@attrs.frozen
+class FundPosition:
+    """A position the insurance fund took over and still holds at the end: ``size`` (in the
+    scenario's units) at an average ``entry_price`` (the bankruptcy prices it took it at),
+    valued at the last ``mark_price``; ``unrealized_pnl`` is the fund's gain (a loss < 0)."""
+
+    symbol: str
+    side: Side
+    size: Decimal
+    entry_price: Decimal
+    mark_price: Decimal
+    unrealized_pnl: Decimal
+
+
+@attrs.frozen
+class LossBreakdown:
+    """Who paid the losses beyond the bankrupt accounts' collateral: what their positions lost
+    past their bankruptcy prices (at the prices they were closed at, or the last marks for what
+    the fund still holds), and the deficits their wallets were left with.
+
+    * ``fund_cash``: the insurance fund's cash spent on it (offload losses, deficits covered,
+      ADL at the mark), less what later stages paid back into the fund;
+    * ``fund_holdings``: the loss on positions the fund still holds, at the last marks;
+    * ``adl``: the profit auto-deleveraged traders gave up (closed at the bankruptcy price
+      rather than the mark);
+    * ``clawback``: profits clawed back from other accounts;
+    * ``traders``: what the bankrupt traders paid beyond the margin of the position: their
+      other cash, and the debts left with them (interest not included);
+    * ``venue``: the venue's own capital, by its policy (``venue`` stage);
+    * ``unallocated``: what no stage of the waterfall took, paid by the venue.
+
+    ``total`` is their sum, exactly. A figure < 0 is a gain (a fund that sold above the
+    bankruptcy price)."""
+
+    fund_cash: Decimal
+    fund_holdings: Decimal
+    adl: Decimal
+    clawback: Decimal
+    traders: Decimal
+    venue: Decimal
+    unallocated: Decimal
+    total: Decimal
+
+
+FUND_BACKSTOP_REASONS = frozenset(
+    {
+        lg.FUND_OFFLOAD,
+        lg.FUND_CLOSES_AT_MARK,
+        lg.ADL_AT_MARK,
+        lg.FUND_COVERS,
+        lg.OWN_CASH_COVERS,
+        lg.LEFT_AS_DEBT,
+        lg.VENUE_ABSORBS,
+        lg.CLAWBACK,
+        lg.UNALLOCATED,
+    }
+)
+"""Reasons of the fund's cash movements that carry bankrupt positions and deficits (its
+other movements are its opening balance and its income, the liquidation fees)."""
 
 
 @attrs.frozen
@@ -73,6 +139,54 @@ class Outcome:
     equity: Mapping[str, Decimal] = attrs.field(factory=dict)
     """Each account's equity at the last step's marks: its cash (cross wallet and isolated
     margins) plus the unrealised PnL of the positions it still holds."""
+    fund_positions: tuple[FundPosition, ...] = ()
+    """What the insurance fund still holds at the end, valued at the last marks."""
+    marks: Mapping[str, Decimal] = attrs.field(factory=dict)
+    """The last step's marks."""
+    currency: str = ""
+    """The settlement currency the money is in (several joined by "/")."""
+
+    @property
+    @_exact
+    def fund_holdings_value(self) -> Decimal:
+        """The unrealised PnL of what the fund still holds, at the last marks (a loss < 0)."""
+        return sum((p.unrealized_pnl for p in self.fund_positions), ZERO)
+
+    @property
+    @_exact
+    def fund_equity(self) -> Decimal:
+        """The fund's cash plus its holdings at the last marks."""
+        return self.insurance_fund + self.fund_holdings_value
+
+    @_exact
+    def who_pays(self) -> LossBreakdown:
+        """Who paid the losses beyond the bankrupt accounts' collateral (:class:`LossBreakdown`)."""
+        fund_cash = clawback = traders = venue = unallocated = ZERO
+        for e in self.ledger.events:
+            if e.destination == lg.INSURANCE_FUND and e.reason in FUND_BACKSTOP_REASONS:
+                fund_cash -= e.amount
+            elif e.source == lg.INSURANCE_FUND and e.reason in FUND_BACKSTOP_REASONS:
+                fund_cash += e.amount
+            if e.reason == lg.CLAWBACK:
+                clawback += e.amount
+            elif e.reason in (lg.OWN_CASH_COVERS, lg.LEFT_AS_DEBT):
+                traders += e.amount
+            elif e.reason == lg.VENUE_ABSORBS:
+                venue += e.amount
+            elif e.reason == lg.UNALLOCATED:
+                unallocated += e.amount
+        holdings = -self.fund_holdings_value
+        adl = sum((a.cost for a in self.adl), ZERO)
+        return LossBreakdown(
+            fund_cash=fund_cash,
+            fund_holdings=holdings,
+            adl=adl,
+            clawback=clawback,
+            traders=traders,
+            venue=venue,
+            unallocated=unallocated,
+            total=fund_cash + holdings + adl + clawback + traders + venue + unallocated,
+        )
 
     @_exact
     def balance(self, account: str) -> Decimal:
@@ -140,9 +254,12 @@ class Outcome:
 
     @_exact
     def explain(self, account: str) -> str:
-        """The account's story: was it liquidated, what did it lose, does it owe money.
-        Figures are rounded for reading (:func:`margincall.display.amount`); the ledger and
-        the methods above are exact."""
+        """The account's story: was it liquidated, what did it lose, does it owe money; with
+        ``"insurance-fund"``, the fund's (its cash, what it still holds and what that is
+        worth at the last marks). Figures are rounded for reading
+        (:func:`margincall.display.amount`); the ledger and the methods above are exact."""
+        if account == lg.INSURANCE_FUND:
+            return self._explain_fund()
         if account not in self.accounts:
             raise KeyError(f"no account {account!r} in scenario {self.scenario}")
         lines = [f"At step {n.step}: {n.text}." for n in self.notices if n.account == account]
@@ -162,10 +279,13 @@ class Outcome:
                 f"closed {how[x.kind]}, at {amount(x.price)}."
             )
         for a in (r for r in self.adl if r.account == account):
+            forgone = f", giving up {amount(a.cost)} of profit against the mark" if a.cost else ""
             lines.append(
                 f"At step {a.step}, {amount(a.size)} {a.symbol} of its position was "
-                f"auto-deleveraged at {amount(a.price)} against {a.bankrupt}'s bankrupt position."
+                f"auto-deleveraged at {amount(a.price)} against {a.bankrupt}'s bankrupt "
+                f"position{forgone}."
             )
+        lines += self._handed_over(account, liquidated)
         fees = self.fees_paid(account)
         if fees:
             lines.append(f"It paid {amount(fees)} in liquidation and ADL fees.")
@@ -204,6 +324,95 @@ class Outcome:
             elif liquidated:
                 lines.append("It owes nothing.")
         return "\n".join(lines)
+
+    def _handed_over(self, account: str, liquidated: list[Liquidation]) -> list[str]:
+        """Where the positions taken over from ``account`` went: ADL, or the fund."""
+        lines = []
+        for symbol in sorted({x.symbol for x in liquidated if x.kind == "takeover"}):
+            taken = sum(
+                (x.size for x in liquidated if x.kind == "takeover" and x.symbol == symbol), ZERO
+            )
+            adl = [a for a in self.adl if a.bankrupt == account and a.symbol == symbol]
+            deleveraged = sum((a.size for a in adl), ZERO)
+            parts = []
+            if deleveraged:
+                cost = sum((a.cost for a in adl), ZERO)
+                parts.append(
+                    f"{amount(deleveraged)} went to auto-deleveraging, where the winners gave up "
+                    f"{amount(cost)} against the mark"
+                )
+            if taken > deleveraged:
+                parts.append(f"{amount(taken - deleveraged)} went to the insurance fund")
+            if deleveraged:  # (all of it going to the fund is what "taken over" says)
+                lines.append(
+                    f"Of the {amount(taken)} {symbol} taken over from it, {' and '.join(parts)}."
+                )
+        return lines
+
+    @_exact
+    def _explain_fund(self) -> str:
+        """The insurance fund's story (``explain("insurance-fund")``)."""
+        path = self.fund_path
+        opening = self._received_by(lg.INSURANCE_FUND, ("opening balance",))
+        income = self._received_by(lg.INSURANCE_FUND, (lg.LIQUIDATION_FEE,))
+        who = self.who_pays()
+        lines = [
+            f"The insurance fund started with {amount(opening)} and ends with "
+            f"{amount(path[-1] if path else opening)} in cash."
+        ]
+        if income:
+            lines.append(f"It received {amount(income)} in liquidation fees.")
+        if who.fund_cash > 0:
+            lines.append(f"It spent {amount(who.fund_cash)} on bankrupt positions and deficits.")
+        elif who.fund_cash < 0:
+            lines.append(f"It gained {amount(-who.fund_cash)} closing positions it took over.")
+        for p in self.fund_positions:
+            lines.append(
+                f"It still holds {amount(p.size)} {p.symbol} {p.side}, taken over at an average "
+                f"of {amount(p.entry_price)}; at the last mark, {amount(p.mark_price)}, that "
+                f"is {'a gain' if p.unrealized_pnl >= 0 else 'a loss'} of "
+                f"{amount(abs(p.unrealized_pnl))}."
+            )
+        if self.fund_positions:
+            lines.append(
+                f"Its equity (cash plus holdings at the marks) is {amount(self.fund_equity)}."
+            )
+        else:
+            lines.append("It holds no positions.")
+        return "\n".join(lines)
+
+    @_exact
+    def who_pays_text(self) -> str:
+        """:meth:`who_pays` in sentences, for a reader."""
+        w = self.who_pays()
+        unit = f" {self.currency}" if self.currency else ""
+        parts = [
+            ("the insurance fund's cash", w.fund_cash),
+            ("the insurance fund's holdings, at the last marks", w.fund_holdings),
+            ("auto-deleveraged traders, in profit given up", w.adl),
+            ("a clawback of profits", w.clawback),
+            ("the bankrupt traders themselves (other cash and debts)", w.traders),
+            ("the venue", w.venue),
+            ("the venue, unallocated", w.unallocated),
+        ]
+        lines = [
+            f"Losses beyond the bankrupt accounts' collateral: {amount(w.total)}{unit}, paid by:"
+        ]
+        lines += [f"  {name}: {amount(value)}" for name, value in parts if value]
+        if not any(value for _, value in parts):
+            lines.append("  nobody: no account lost more than its collateral.")
+        return "\n".join(lines)
+
+    @_exact
+    def _received_by(self, participant: str, reasons: tuple[str, ...]) -> Decimal:
+        return sum(
+            (
+                e.amount
+                for e in self.ledger.events
+                if e.destination == participant and e.reason in reasons
+            ),
+            ZERO,
+        )
 
     @_exact
     def _interest(self, account: str) -> Decimal:

@@ -104,6 +104,24 @@ class PositionRisk:
     liquidation_price: Decimal | None
     liquidation_tier: int | None
     bankruptcy_price: Decimal | None
+    leverage: Decimal | None = None
+    """The position's leverage: as given, or its entry value over its isolated margin
+    (None for a cross position opened without one)."""
+    max_leverage: Decimal | None = None
+    """The highest leverage the policy allows in the position's tier at the mark."""
+    liquidation_distance: Decimal | None = None
+    """How far the mark may move before liquidation, as a fraction of the mark:
+    ``|liquidation price - mark| / mark`` (None when no price liquidates it; 0 when it is
+    already liquidatable)."""
+
+    @property
+    def over_leveraged(self) -> bool:
+        """Whether the position's leverage exceeds its tier's maximum."""
+        return (
+            self.leverage is not None
+            and self.max_leverage is not None
+            and self.leverage > self.max_leverage
+        )
 
 
 class Policy:
@@ -216,6 +234,17 @@ class Policy:
             raise InvalidInputError(f"position {position.symbol} has neither margin nor leverage")
         market = self.market(position.symbol)
         return market.value(position.size, position.entry_price) / position.leverage
+
+    @_exact
+    def leverage(self, position: Position) -> Decimal | None:
+        """The position's leverage: as given, or its entry value over its isolated margin;
+        None for a cross position opened without one (or an isolated one with no margin)."""
+        if position.leverage is not None:
+            return position.leverage
+        margin = self.isolated_margin(position) if position.isolated else None
+        if margin is None or margin <= 0:
+            return None
+        return self.market(position.symbol).value(position.size, position.entry_price) / margin
 
     # --- input checks ---------------------------------------------------------------------
 
@@ -419,6 +448,7 @@ class Policy:
             problem = self._problem(account, position, checked)
             liq = self._liquidation_price(self.spec, problem)
             leg = next(i for i, p in enumerate(self._members(account, position)) if p is position)
+            liquidatable = bool(self._is_liquidatable(self.spec, health))
             rows.append(
                 PositionRisk(
                     symbol=position.symbol,
@@ -434,7 +464,7 @@ class Policy:
                     maintenance_margin=mm,
                     margin_balance=health.margin_balance,
                     margin_ratio=health.margin_ratio,
-                    liquidatable=bool(self._is_liquidatable(self.spec, health)),
+                    liquidatable=liquidatable,
                     liquidation_price=liq.price,
                     liquidation_tier=(
                         None
@@ -444,6 +474,11 @@ class Policy:
                         else liq.tiers[leg] + 1
                     ),
                     bankruptcy_price=self._bankruptcy_price(self.spec, problem).price,
+                    leverage=self.leverage(position),
+                    max_leverage=tier.max_leverage,
+                    liquidation_distance=_distance(
+                        liq.price, checked[position.symbol], liquidatable
+                    ),
                 )
             )
         return tuple(rows)
@@ -604,6 +639,16 @@ class Policy:
 
 
 # --- loading ------------------------------------------------------------------------------
+
+
+def _distance(price: Decimal | None, mark: Decimal, liquidatable: bool) -> Decimal | None:
+    """``|price - mark| / mark``; 0 when the pool is liquidatable already, None when no
+    price liquidates it."""
+    if liquidatable:
+        return ZERO
+    if price is None:
+        return None
+    return abs(price - mark) / mark
 
 
 def available_policies(registry: Registry | None = None) -> list[str]:

@@ -361,8 +361,12 @@ def test_fund_aggresses_then_adl_takes_the_rest_at_the_bankruptcy_price(bitmex: 
         Liquidation(1, "trader", "BTCUSDT", "long", D(1), D(54000), "takeover"),
     )
     assert outcome.adl == (
-        AdlRecord(1, "b", "trader", "BTCUSDT", D("0.5"), D(54000), D(52000), cost=D(1000)),
-        AdlRecord(1, "a", "trader", "BTCUSDT", D("0.25"), D(54000), D(52000), cost=D(500)),
+        AdlRecord(
+            1, "b", "trader", "BTCUSDT", D("0.5"), D(54000), D(52000), cost=D(1000), side="short"
+        ),
+        AdlRecord(
+            1, "a", "trader", "BTCUSDT", D("0.25"), D(54000), D(52000), cost=D(500), side="short"
+        ),
     )
     assert outcome.fund_path == (D(513), D(0))
     assert outcome.fund_holdings == {}

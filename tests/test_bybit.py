@@ -707,7 +707,7 @@ def test_the_engine_deleverages_ahead_of_the_fund_after_a_drawdown(linear: mc.Po
         Liquidation(2, "small", "BTCUSDT", "long", D(1), D(40500), "takeover"),
     )
     assert outcome.adl == (
-        AdlRecord(2, "w", "small", "BTCUSDT", D(1), D(40500), D(40000), cost=D(500)),
+        AdlRecord(2, "w", "small", "BTCUSDT", D(1), D(40500), D(40000), cost=D(500), side="short"),
     )
     assert outcome.balance("w") == D("29491.9")
     assert outcome.fees_paid("w") == D("8.1")

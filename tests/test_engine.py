@@ -73,8 +73,12 @@ def test_a_worse_fill_drains_the_fund_and_adl_takes_the_rest_in_rank_order(
     )
     assert outcome.insurance_fund == 0
     assert outcome.adl == (
-        AdlRecord(1, "b", "trader", "BTCUSDT", D("0.5"), D(54000), D(52000), cost=D(1000)),
-        AdlRecord(1, "a", "trader", "BTCUSDT", D("0.25"), D(54000), D(52000), cost=D(500)),
+        AdlRecord(
+            1, "b", "trader", "BTCUSDT", D("0.5"), D(54000), D(52000), cost=D(1000), side="short"
+        ),
+        AdlRecord(
+            1, "a", "trader", "BTCUSDT", D("0.25"), D(54000), D(52000), cost=D(500), side="short"
+        ),
     )
     assert outcome.balance("b") == D(5250)
     assert outcome.balance("a") == D(11750)
@@ -120,8 +124,12 @@ def test_an_alias_of_a_smaller_contract_plays_the_scenarios_base_units(tmp_path:
         Liquidation(1, "trader", "BTC", "long", D(1), D(54000), "takeover"),
     )
     assert outcome.adl == (
-        AdlRecord(1, "b", "trader", "BTC", D("0.5"), D(54000), D(52000), cost=D(1000)),
-        AdlRecord(1, "a", "trader", "BTC", D("0.25"), D(54000), D(52000), cost=D(500)),
+        AdlRecord(
+            1, "b", "trader", "BTC", D("0.5"), D(54000), D(52000), cost=D(1000), side="short"
+        ),
+        AdlRecord(
+            1, "a", "trader", "BTC", D("0.25"), D(54000), D(52000), cost=D(500), side="short"
+        ),
     )
     assert (outcome.balance("a"), outcome.balance("b"), outcome.insurance_fund) == (11750, 5250, 0)
     assert outcome.open_positions["a"] == (("BTC", "short", D("0.25")),)
@@ -307,7 +315,9 @@ def test_adl_at_the_mark_when_the_fund_can_pay_the_difference(tmp_path: Path) ->
     short closes 0.9 BTC at 50,000: PnL 0.9 × 10,000 = 9,000, maker fee 0.9 × 50,000 ×
     0.02 % = 9; the fund pays 3,600 and keeps 1,400 and the 0.1 BTC."""
     outcome = _adl_variant(tmp_path, "mark").simulate(_gap_without_liquidity(5000))
-    assert outcome.adl == (AdlRecord(1, "a", "trader", "BTCUSDT", D("0.9"), D(50000), D(50000)),)
+    assert outcome.adl == (
+        AdlRecord(1, "a", "trader", "BTCUSDT", D("0.9"), D(50000), D(50000), side="short"),
+    )
     assert outcome.balance("a") == D(10000) + D(9000) - D(9)
     assert outcome.fees_paid("a") == D(9)
     assert outcome.insurance_fund == D(1400)
@@ -322,7 +332,9 @@ def test_adl_at_the_bankruptcy_price_when_the_fund_cannot(tmp_path: Path) -> Non
     A gains 0.98 × 6,000 = 5,880 and pays 0.98 × 54,000 × 0.02 % = 10.584."""
     outcome = _adl_variant(tmp_path, "mark").simulate(_gap_without_liquidity(1000))
     assert outcome.adl == (
-        AdlRecord(1, "a", "trader", "BTCUSDT", D("0.98"), D(54000), D(50000), cost=D(3920)),
+        AdlRecord(
+            1, "a", "trader", "BTCUSDT", D("0.98"), D(54000), D(50000), cost=D(3920), side="short"
+        ),
     )
     assert outcome.balance("a") == D(10000) + D(5880) - D("10.584")
     assert outcome.insurance_fund == D(1000)
@@ -461,7 +473,9 @@ def test_a_fund_drop_sends_the_takeover_to_adl_while_the_fund_still_pays() -> No
         Liquidation(2, "small", "BTCUSDT", "long", D(1), D(40500), "takeover"),
     )
     assert outcome.fund_path == (D(400000), D(200000), D(199500))
-    assert outcome.adl == (AdlRecord(2, "w", "small", "BTCUSDT", D(1), D(40000), D(40000)),)
+    assert outcome.adl == (
+        AdlRecord(2, "w", "small", "BTCUSDT", D(1), D(40000), D(40000), side="short"),
+    )
     assert outcome.balance("w") == D(30000)
     assert outcome.open_positions["w"] == (("BTCUSDT", "short", D(1)),)
     assert outcome.balance("small") == 0 and outcome.debt("small") == 0

@@ -59,7 +59,7 @@ def test_the_installed_plugin_is_discovered_and_its_policy_loads(site: Path) -> 
 def test_margincall_verify_checks_it(site: Path) -> None:
     result = _run(site, "-m", "margincall", "verify", "sample-venue", "--examples", "10")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "13 of 13 laws hold for sample-venue" in result.stdout
+    assert "14 of 14 laws hold for sample-venue" in result.stdout
 
 
 def test_its_one_line_pytest_suite_passes(site: Path) -> None:

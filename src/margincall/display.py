@@ -49,7 +49,7 @@ def _grouped(rounded: Decimal) -> str:
     """``rounded`` with thousands separated, and never ``-0`` or ``-0.00``."""
     if rounded.is_zero():
         rounded = abs(rounded)
-    return f"{rounded:,}"
+    return f"{rounded:,f}"
 
 
 @_rounding

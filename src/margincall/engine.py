@@ -560,6 +560,7 @@ class _Simulation:
                     fill.price,
                     mark=mark,
                     cost=cost,
+                    side=opposite,
                 )
             )
             self._close(step, other, o, fill.size, fill.price, "auto-deleveraged")

@@ -38,7 +38,7 @@ class Liquidation:
 
 @attrs.frozen
 class AdlRecord:
-    """``account``'s position closed by auto-deleveraging against ``bankrupt``'s, at
+    """``account``'s ``side`` position closed by auto-deleveraging against ``bankrupt``'s, at
     ``price`` while the mark was ``mark``. ``cost`` is the profit the deleveraged trader gave
     up against closing at the mark (0 when ADL fills at the mark): its share of the bankrupt
     position's loss."""
@@ -51,6 +51,8 @@ class AdlRecord:
     price: Decimal
     mark: Decimal | None = None
     cost: Decimal = ZERO
+    side: Side | None = None
+    """The deleveraged position's side (the bankrupt one's opposite)."""
 
 
 @attrs.frozen
@@ -279,7 +281,12 @@ class Outcome:
                 f"closed {how[x.kind]}, at {amount(x.price)}."
             )
         for a in (r for r in self.adl if r.account == account):
-            forgone = f", giving up {amount(a.cost)} of profit against the mark" if a.cost else ""
+            forgone = (
+                f", {'giving up' if a.cost > 0 else 'gaining'} {amount(abs(a.cost))} against "
+                "the mark"
+                if a.cost
+                else ""
+            )
             lines.append(
                 f"At step {a.step}, {amount(a.size)} {a.symbol} of its position was "
                 f"auto-deleveraged at {amount(a.price)} against {a.bankrupt}'s bankrupt "
@@ -337,9 +344,10 @@ class Outcome:
             parts = []
             if deleveraged:
                 cost = sum((a.cost for a in adl), ZERO)
+                gave = "gave up" if cost >= 0 else "gained"
                 parts.append(
-                    f"{amount(deleveraged)} went to auto-deleveraging, where the winners gave up "
-                    f"{amount(cost)} against the mark"
+                    f"{amount(deleveraged)} went to auto-deleveraging, where the winners {gave} "
+                    f"{amount(abs(cost))} against the mark"
                 )
             if taken > deleveraged:
                 parts.append(f"{amount(taken - deleveraged)} went to the insurance fund")

@@ -574,6 +574,67 @@ def balances_as_promised(policy: Policy, scenario: Scenario) -> None:
         )
 
 
+def who_pays_adds_up(policy: Policy, scenario: Scenario) -> None:
+    """The loss breakdown's parts, each recomputed from what it stands for, sum to its total;
+    every cash movement of the fund is its income (liquidation fees) or one of the parts."""
+    outcome = _simulate(policy, scenario)
+    w = outcome.who_pays()
+    with exact_sums():
+        parts = (w.fund_cash, w.fund_holdings, w.adl, w.clawback, w.traders, w.venue)
+        total = sum(parts, w.unallocated)
+        _require(total == w.total, f"the parts of who pays sum to {total}, not {w.total}")
+        opening = sum(
+            (
+                e.amount
+                for e in outcome.ledger.events
+                if e.step == -1 and e.destination == lg.INSURANCE_FUND
+            ),
+            ZERO,
+        )
+        fees = sum(
+            (
+                e.amount
+                for e in outcome.ledger.events
+                if e.destination == lg.INSURANCE_FUND and e.reason == lg.LIQUIDATION_FEE
+            ),
+            ZERO,
+        )
+        change = outcome.insurance_fund - opening
+        _require(
+            change == fees - w.fund_cash,
+            f"the fund's cash changed by {change}, not its fees {fees} less what it paid for "
+            f"bankruptcies {w.fund_cash}: a movement of the fund is in no part",
+        )
+        clawed = sum((outcome.clawback_paid(k) for k in scenario.accounts), ZERO)
+        _require(w.clawback == clawed, f"clawback part {w.clawback}, the accounts paid {clawed}")
+        venue = w.venue + w.unallocated
+        _require(
+            venue == outcome.venue_loss, f"venue parts {venue}, venue loss {outcome.venue_loss}"
+        )
+        if not _chases(policy):
+            _require(w.traders == 0, f"traders paid {w.traders} under a protecting policy")
+    with exact():  # the held positions and ADL fills, revalued here from their records
+        held = [
+            policy.scenario_market(p.symbol).pnl(
+                1 if p.side == "long" else -1, p.size, p.entry_price, p.mark_price
+            )
+            for p in outcome.fund_positions
+        ]
+        adl = []
+        for a in outcome.adl:
+            market, sign = policy.scenario_market(a.symbol), 1 if a.side == "long" else -1
+            mark = a.mark if a.mark is not None else a.price
+            adl.append(market.pnl(sign, a.size, a.price, mark))
+    with exact_sums():
+        holdings, forgone = -sum(held, ZERO), sum(adl, ZERO)
+    tolerance = abs(w.total) * Decimal("1e-40")  # the fund's average entry has 50 digits
+    _require(
+        abs(holdings - w.fund_holdings) <= tolerance,
+        f"fund holdings part {w.fund_holdings}, its positions at the marks {holdings}",
+    )
+    _require(abs(forgone - w.adl) <= tolerance, f"ADL part {w.adl}, the fills forwent {forgone}")
+
+
 def _deterministic(policy: Policy, scenario: Scenario) -> None:
     first = _simulate(policy, scenario).ledger.events
     _require(
@@ -656,6 +717,13 @@ LAWS: tuple[Law, ...] = (
         "accounts owe, and a debtor holds no cash",
         scenarios,
         balances_as_promised,
+    ),
+    Law(
+        "who-pays-adds-up",
+        "the losses beyond the bankrupt accounts' collateral split exactly into fund cash, fund "
+        "holdings at mark, ADL, clawback, traders, venue and unallocated",
+        scenarios,
+        who_pays_adds_up,
     ),
     Law("determinism", "the same scenario always gives the same ledger", scenarios, _deterministic),
 )

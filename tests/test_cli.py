@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from decimal import Decimal, localcontext
 from pathlib import Path
@@ -147,3 +148,53 @@ def test_a_closed_pipe_ends_quietly() -> None:
         os.close(write)
     assert done.returncode == 1
     assert b"Traceback" not in done.stderr
+
+
+def test_risk_shows_leverage_and_the_distance_to_liquidation(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The example's BTC long: 0.5 × 60,000 / 3,000 of margin = 10x, in bracket 1 (up to
+    50,000, 125x; Binance's table of 2024-10-24, policies/binance-usdm.toml). Its liquidation
+    price 27,000 / 0.498 = 54,216.87 is (59,000 − 54,216.87) / 59,000 = 8.11 % below the
+    mark."""
+    assert main(["risk", "--policy", "binance-usdm", str(EXAMPLE), "--json"]) == 0
+    btc = next(p for p in json.loads(capsys.readouterr().out)["positions"] if p["side"] == "long")
+    assert (Decimal(btc["leverage"]), Decimal(btc["max_leverage"])) == (10, 125)
+    with localcontext() as ctx:
+        ctx.prec = 50
+        lp = Decimal(27000) / Decimal("0.498")
+        assert Decimal(btc["liquidation_distance"]) == (59000 - lp) / 59000
+    assert btc["over_leveraged"] is False
+    assert main(["risk", "--policy", "binance-usdm", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "10x" in out and "125x" in out and "8.11%" in out and "warning" not in out
+
+
+def test_risk_warns_above_the_tier_s_maximum_leverage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """1 BTC at 60,000 on 500 of isolated margin is 120x; worth 60,000 at the mark it sits in
+    Binance's bracket 2 (50,000 to 600,000), whose maximum is 100x (2024-10-24 table)."""
+    account = tmp_path / "over.toml"
+    account.write_text(
+        'balance = 0\n[marks]\nBTCUSDT = 60000\n[[positions]]\nsymbol = "BTCUSDT"\n'
+        'side = "long"\nsize = 1\nentry_price = 60000\nmargin_mode = "isolated"\nmargin = 500\n',
+        encoding="utf-8",
+    )
+    assert main(["risk", "--policy", "binance-usdm", str(account)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "warning: BTCUSDT long is at 120x, above binance-usdm's maximum of 100x for tier 2" in out
+    )
+
+
+def test_version_and_short_policy_list(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"margincall {mc.__version__}"
+    assert mc.__version__ == importlib.metadata.version("margincall")  # one source
+    assert main(["policies", "--short"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == mc.available_policies()
+    assert all("parameters of" in line for line in lines)

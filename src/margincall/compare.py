@@ -133,18 +133,24 @@ class Comparison:
         ]
         return ["", *notes] if notes else []
 
-    def _tables(self, accounts: bool) -> list[tuple[list[str], list[list[str]], int]]:
-        """(headers, cells, name columns) of each table: the summary, who pays, the rows."""
+    def _tables(self, accounts: bool) -> list[tuple[str, list[str], list[list[str]], int]]:
+        """(caption, headers, cells, name columns) of each table: the summary, who pays, and
+        (with ``accounts``) the per-account rows."""
         played = [s for s in self.summaries if s.status == "played"]
         currency = _common({s.currency for s in played})
         names = ["policy"] if currency else ["policy", "currency"]
-        summary_cells = [_summary_cells(s, currency) for s in self.summaries]
         tables = [
-            (names + _in(SUMMARY_COLUMNS, currency) + ["parameters\nof"], summary_cells, len(names))
+            (
+                "",
+                [*names, *_in(SUMMARY_COLUMNS, currency), "parameters\nof"],
+                [_summary_cells(s, currency) for s in self.summaries],
+                len(names),
+            )
         ]
         if played:
             tables.append(
                 (
+                    "Who pays the losses beyond the bankrupt accounts' collateral:",
                     names + _in(WHO_PAYS_COLUMNS, currency),
                     [_who_pays_cells(s, currency) for s in played],
                     len(names),
@@ -153,6 +159,7 @@ class Comparison:
         if accounts and self.rows:
             tables.append(
                 (
+                    "",
                     [*names, "account", *_in(ROW_COLUMNS, currency)],
                     [_row_cells(r, currency) for r in self.rows],
                     len(names) + 1,
@@ -165,9 +172,8 @@ class Comparison:
         collateral, then (with ``accounts``) the per-account rows, as markdown tables; money
         rounded to its currency's places for display."""
         lines = [f"Scenario: {self.scenario}"]
-        for index, (headers, cells, left) in enumerate(self._tables(accounts)):
-            caption = [*_caption(index), ""] if _caption(index) else []
-            lines += ["", *caption, *_markdown(headers, cells, left)]
+        for index, (caption, headers, cells, left) in enumerate(self._tables(accounts)):
+            lines += ["", *([caption, ""] if caption else []), *_markdown(headers, cells, left)]
             if index == 0:
                 lines += self._notes()
         return "\n".join(lines)
@@ -175,8 +181,8 @@ class Comparison:
     def to_table(self, *, accounts: bool = True) -> str:
         """Like :meth:`to_markdown`, as plain-text tables for a terminal."""
         parts = [f"Scenario: {self.scenario}"]
-        for index, (headers, cells, left) in enumerate(self._tables(accounts)):
-            parts += ["", *_caption(index), display.table(headers, cells, left=left)]
+        for index, (caption, headers, cells, left) in enumerate(self._tables(accounts)):
+            parts += ["", *([caption] if caption else []), display.table(headers, cells, left=left)]
             if index == 0:
                 parts += self._notes()
         parts += [
@@ -236,12 +242,6 @@ def _in(columns: list[str], currency: str | None) -> list[str]:
     return [
         c[1:] if c.startswith("*") else (f"{c}\n({currency})" if currency else c) for c in columns
     ]
-
-
-def _caption(index: int) -> list[str]:
-    if index == 1:
-        return ["Who pays the losses beyond the bankrupt accounts' collateral:"]
-    return []
 
 
 SUMMARY_COLUMNS = [

@@ -521,3 +521,38 @@ def test_a_bad_fund_history_is_refused(
     with pytest.raises(mc.InvalidInputError) as caught:
         binance.adl_trigger("BTCUSDT", history)  # type: ignore[arg-type]
     assert str(caught.value).startswith(message)
+
+
+def test_a_cross_pool_drained_by_an_isolated_deficit_is_liquidated_in_the_same_step() -> None:
+    """binance-usdm-chasing (found by the stateful conformance test). The account holds an
+    isolated short 0.01 BNB @ 100 on 0.0051 of margin and a cross long 0.001 BTC @ 1,000.1,
+    with 0.0050005 in its wallet. At BNB 115 (no liquidity) the short closes at the mark,
+    losing 0.01 × 15 = 0.15: 0.1449 past its margin. Chasing takes the wallet's 0.0050005
+    first and leaves 0.1398995 owed, which leaves the cross long (0.001 × (1,000 − 1,000.1)
+    = −0.0001 at the 1,000 mark) with no cash: it is liquidated in the same step, at the
+    mark, and its 0.0001 loss is owed too: 0.1399995 in all, and no negative equity left."""
+    policy = mc.load_policy("binance-usdm-chasing")
+    scenario = mc.Scenario(
+        {
+            "a0": mc.Account(
+                D("0.0050005"),
+                [
+                    mc.Position("BNBUSDT", "short", D("0.01"), 100, "isolated", margin=D("0.0051")),
+                    mc.Position("BTCUSDT", "long", D("0.001"), D("1000.1"), "cross"),
+                ],
+            )
+        },
+        [
+            mc.Step("open", {"BNBUSDT": D(100), "BTCUSDT": D(1000)}),
+            mc.Step("move", {"BNBUSDT": D(115), "BTCUSDT": D(1000)}),
+        ],
+        mc.NoLiquidity(),
+        insurance_fund=0,
+    )
+    outcome = policy.simulate(scenario)
+    assert [(x.symbol, x.size, x.price, x.kind) for x in outcome.liquidations] == [
+        ("BNBUSDT", D("0.01"), D(115), "mark"),
+        ("BTCUSDT", D("0.001"), D(1000), "mark"),
+    ]
+    assert outcome.debt("a0") == D("0.1399995")
+    assert outcome.equity["a0"] == 0 and outcome.balance("a0") == 0

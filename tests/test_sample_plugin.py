@@ -75,4 +75,4 @@ def test_its_one_line_pytest_suite_passes(site: Path) -> None:
         "10",
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "13 passed" in result.stdout
+    assert "14 passed" in result.stdout

@@ -693,9 +693,14 @@ class _Simulation:
             self._offload_holdings(index)
             for key in self.scenario.accounts:
                 self._liquidate(index, key, None)
+                cash = self.ledger.balance(lg.account(key))
                 for o in list(self.positions[key]):
                     if o.mode == "isolated" and o in self.positions[key]:
                         self._liquidate(index, key, (o.symbol, o.side))
+                if self.ledger.balance(lg.account(key)) < cash:
+                    # an isolated deficit paid from the wallet (chasing) can leave the cross
+                    # pool under water: it is checked again at the same marks
+                    self._liquidate(index, key, None)
             self._check_open_interest(index)
             self.fund_path.append(self.ledger.balance(lg.INSURANCE_FUND))
             self.fund_history.append((today, self.fund_path[-1]))

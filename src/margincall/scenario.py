@@ -44,6 +44,7 @@ Every number is an exact Decimal; every error names the file and the key.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from importlib.resources import files
@@ -54,7 +55,7 @@ import attrs
 
 from margincall.account import Account, PositionMode
 from margincall.account_file import PositionSpec, build_positions
-from margincall.config import structure_input
+from margincall.config import read_text_file, structure_input
 from margincall.decimals import ZERO, non_negative, positive, to_decimal
 from margincall.errors import InvalidInputError
 from margincall.liquidity import DepthLadder, LiquidityModel, MarkFill, NoLiquidity
@@ -266,19 +267,24 @@ def load_scenario(reference: str | Path) -> Scenario:
     """Read a scenario: a bundled one by name (:func:`bundled_scenarios`) or a TOML file
     (format in this module's docstring). Raises InvalidInputError naming the file and the key
     of every problem."""
+    known = ", ".join(bundled_scenarios())
+    if not isinstance(reference, (str, os.PathLike)):
+        raise InvalidInputError(
+            f"load_scenario: expected a bundled scenario name ({known}) or the path of a "
+            f"scenario TOML file, got {type(reference).__name__} {reference!r}"
+        )
     bundled = _BUNDLED / f"{reference}.toml"
     if isinstance(reference, str) and "/" not in reference and bundled.is_file():
         origin, text = f"margincall:scenarios/{reference}.toml", bundled.read_text(encoding="utf-8")
     else:
         origin = str(reference)
-        try:
-            text = Path(reference).read_text(encoding="utf-8")
-        except OSError as error:
-            known = ", ".join(bundled_scenarios())
-            raise InvalidInputError(
-                f"{origin}: cannot read scenario file: {error.strerror} "
-                f"(bundled scenarios: {known})"
-            ) from None
+        text = read_text_file(
+            reference,
+            "scenario file",
+            lambda message: InvalidInputError(
+                message if os.path.lexists(reference) else f"{message} (bundled scenarios: {known})"
+            ),
+        )
     spec = structure_input(text, origin, _ScenarioSpec)
     try:
         accounts: dict[str, Account] = {}

@@ -1,0 +1,341 @@
+"""Hostile input (issue 10): one clear error naming the file (and the key, where there is one)
+and the reason, exit status 1 from the command line, no traceback and no hang.
+
+Every file margincall reads goes through the same checks: a policy (``load_policy(path)``), a
+policy's ``extends`` parent, a scenario (``load_scenario(path)``) and an account file
+(``margincall risk``). Each case runs through the Python API and through ``cli.main``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import attrs
+import pytest
+
+import margincall as mc
+from margincall.account_file import load_account
+from margincall.cli import main
+from margincall.scenario import load_scenario
+
+D = Decimal
+ROOT = Path(__file__).parents[1]
+SCENARIO = ROOT / "tests" / "data" / "scenario-gap.toml"
+ACCOUNT = ROOT / "examples" / "account.toml"
+VARIANT = 'extends = "binance-usdm"\nname = "variant"\n'
+
+KINDS = ["policy", "parent", "scenario", "account"]
+"""The files margincall reads: a policy, the parent a policy ``extends``, a scenario, an
+account."""
+
+
+def valid_text(kind: str) -> str:
+    if kind in ("policy", "parent"):
+        return VARIANT
+    return (SCENARIO if kind == "scenario" else ACCOUNT).read_text(encoding="utf-8")
+
+
+@attrs.frozen
+class Reader:
+    """How one kind of file is read: the API call, the command line, the error type, and the
+    file the message must name."""
+
+    load: Callable[[], object]
+    argv: list[str]
+    error: type[mc.MargincallError]
+    names: Path
+
+
+def reader(kind: str, path: Path, tmp_path: Path) -> Reader:
+    """Read ``path`` as a file of ``kind`` (for ``parent``, through a child that extends it)."""
+    if kind == "policy":
+        argv = ["risk", "--policy", str(path), str(ACCOUNT)]
+        return Reader(lambda: mc.load_policy(path), argv, mc.PolicyError, path)
+    if kind == "parent":
+        child = tmp_path / "child.toml"
+        child.write_text(f"extends = '{path}'\nname = \"child\"\n", encoding="utf-8")
+        argv = ["risk", "--policy", str(child), str(ACCOUNT)]
+        return Reader(lambda: mc.load_policy(child), argv, mc.PolicyError, path.resolve())
+    if kind == "scenario":
+        argv = ["simulate", str(path), "--policy", "binance-usdm"]
+        return Reader(lambda: load_scenario(path), argv, mc.InvalidInputError, path)
+    argv = ["risk", "--policy", "binance-usdm", str(path)]
+    return Reader(lambda: load_account(path), argv, mc.InvalidInputError, path)
+
+
+def refused(
+    kind: str, path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], *needles: str
+) -> str:
+    """Read ``path`` both ways; both must fail with one message that names the file and holds
+    ``needles``; the command line prints exactly that message and exits 1. Returns it."""
+    read = reader(kind, path, tmp_path)
+    with pytest.raises(read.error) as info:
+        read.load()
+    message = str(info.value)
+    assert str(read.names) in message or str(read.names.resolve()) in message, message
+    for needle in needles:
+        assert needle in message, message
+    capsys.readouterr()
+    assert main(read.argv) == 1
+    captured = capsys.readouterr()
+    assert captured.err == f"margincall: {message}\n"  # one message, no traceback
+    assert captured.out == ""
+    return message
+
+
+@pytest.fixture
+def no_hang() -> Iterator[None]:
+    """Fail, rather than hang, if reading blocks (a FIFO with no writer)."""
+    if not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimeoutError("reading the file blocked")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(10)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+# --- encodings ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_random_bytes_are_not_utf8(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = b"\x80" + random.Random(10).randbytes(255)
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    path = tmp_path / "random.toml"
+    path.write_bytes(data)
+    refused(kind, path, tmp_path, capsys, "not UTF-8 text", "byte 0x80 at line 1, column 1")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_latin1_text_names_the_bad_byte(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = f"# written in a café\n{valid_text(kind)}"
+    offset = text.index("é")
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(text.encode("latin-1", errors="replace"))
+    refused(
+        kind,
+        path,
+        tmp_path,
+        capsys,
+        "not UTF-8 text",
+        f"byte 0xe9 at line 1, column {offset + 1} (offset {offset})",
+    )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_utf16_with_a_byte_order_mark(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "utf16.toml"
+    path.write_bytes(valid_text(kind).encode("utf-16"))
+    refused(kind, path, tmp_path, capsys, "not UTF-8 text", "UTF-16")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_utf8_byte_order_mark_is_accepted(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + valid_text(kind).encode("utf-8"))
+    read = reader(kind, path, tmp_path)
+    loaded = read.load()
+    expected = {"policy": "variant", "parent": "child", "scenario": "gap-through-bankruptcy"}
+    if kind == "account":
+        assert load_account(path).account.balance == 10000
+    else:
+        assert getattr(loaded, "name", None) == expected[kind]
+    assert main(read.argv) == 0
+    assert "Traceback" not in capsys.readouterr().err
+
+
+# --- nesting --------------------------------------------------------------------------------
+
+DEEP = {
+    "arrays-500": "a = " + "[" * 500 + "]" * 500 + "\n",
+    "tables-5000": "a = " + "{ a = " * 5000 + "1" + " }" * 5000 + "\n",
+    "dotted-5000": ".".join(["a"] * 5000) + " = 1\n",
+    "arrays-40": "a = " + "[" * 40 + "]" * 40 + "\n",
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("text", DEEP.values(), ids=DEEP.keys())
+def test_deep_nesting_is_refused_quickly(
+    kind: str, text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text(text, encoding="utf-8")
+    started = time.perf_counter()
+    message = refused(kind, path, tmp_path, capsys, "invalid TOML: nested more than 32")
+    assert time.perf_counter() - started < 5
+    if text.startswith("a.a"):  # refused before parsing: tomllib takes seconds over it
+        assert "at line 1: a.a.a.a" in message
+    elif len(text) < 1000:  # parsed, then measured: the key path of the deep value
+        assert "at a" in message
+    assert "RecursionError" not in message
+
+
+def test_nesting_within_the_bound_reads_normally(tmp_path: Path) -> None:
+    path = tmp_path / "nested.toml"
+    path.write_text(VARIANT + "[parameters]\n" + "x = " + "[" * 30 + "]" * 30 + "\n")
+    with pytest.raises(mc.PolicyError) as info:  # read and structured; the schema says no
+        mc.load_policy(path)
+    assert "parameters.x: expected a number or a string, got an array" in str(info.value)
+
+
+# --- what is not a regular file -------------------------------------------------------------
+
+
+def _symlink(link: Path, target: str) -> Path:
+    if not Path(target).exists():
+        pytest.skip(f"{target} does not exist on this system")
+    try:
+        link.symlink_to(target)
+    except (OSError, NotImplementedError) as error:
+        pytest.skip(f"cannot create a symlink here: {error}")
+    return link
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_directory_is_refused(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "folder.toml"
+    path.mkdir()
+    refused(kind, path, tmp_path, capsys, "cannot read", "it is a directory", "only regular files")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.usefixtures("no_hang")
+def test_a_fifo_is_refused_without_blocking(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("this system has no os.mkfifo")
+    path = tmp_path / "pipe.toml"
+    os.mkfifo(path)
+    refused(kind, path, tmp_path, capsys, "it is a FIFO (named pipe)", "only regular files")
+
+
+IN_CHILD = "MARGINCALL_DEVICE_TESTS"
+"""Set in the child process that runs the device tests below."""
+
+devices = pytest.mark.skipif(
+    os.environ.get(IN_CHILD) != "1",
+    reason="run by test_devices_in_a_memory_capped_child: a reader that regressed would read "
+    "/dev/zero until memory runs out, beyond the reach of a timeout",
+)
+
+
+@devices
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null"])
+@pytest.mark.usefixtures("no_hang")
+def test_a_symlink_to_a_device_is_refused(
+    kind: str, device: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _symlink(tmp_path / "device.toml", device)
+    message = refused(kind, path, tmp_path, capsys, "it is a character device", device)
+    if kind != "parent":  # a parent's path is resolved, so its message shows the device
+        assert str(path) in message
+
+
+@devices
+@pytest.mark.parametrize("kind", ["policy", "scenario", "account"])
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null"])
+@pytest.mark.usefixtures("no_hang")
+def test_a_device_is_refused(
+    kind: str, device: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if not Path(device).exists():
+        pytest.skip(f"{device} does not exist on this system")
+    refused(kind, Path(device), tmp_path, capsys, "it is a character device")
+
+
+def test_devices_in_a_memory_capped_child(tmp_path: Path) -> None:
+    """The device tests, in a child process limited to 2 GiB and 120 s."""
+    if os.environ.get(IN_CHILD) == "1":
+        pytest.skip("this is the child")
+    try:
+        import resource
+    except ImportError:
+        pytest.skip("no resource module: cannot cap the child's memory")
+    if not Path("/dev/zero").exists():
+        pytest.skip("/dev/zero does not exist on this system")
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, resource.getrlimit(resource.RLIMIT_AS)[1]))
+
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--basetemp",
+        str(tmp_path / "child"),
+        "-k",
+        "device_is_refused",
+        __file__,
+    ]
+    done = subprocess.run(
+        command,
+        env={**os.environ, IN_CHILD: "1"},
+        preexec_fn=cap,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "14 passed" in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_missing_file(kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    refused(kind, tmp_path / "missing.toml", tmp_path, capsys, "cannot read", "No such file")
+
+
+def test_a_nul_in_the_path() -> None:
+    with pytest.raises(mc.InvalidInputError, match="NUL character"):
+        load_account("acc\x00ount.toml")
+    with pytest.raises(mc.InvalidInputError, match="NUL character"):
+        load_scenario("scen\x00ario.toml")
+    with pytest.raises(mc.PolicyError, match="NUL character"):
+        mc.load_policy("pol\x00icy.toml")
+
+
+# --- API values of the wrong kind -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("reference", [None, 123, b"owe-money"], ids=["none", "int", "bytes"])
+def test_load_scenario_of_the_wrong_type(reference: object) -> None:
+    with pytest.raises(mc.InvalidInputError) as info:
+        load_scenario(reference)  # type: ignore[arg-type]
+    message = str(info.value)
+    assert "expected a bundled scenario name (crash-2025-10" in message
+    assert "or the path of a scenario TOML file" in message
+    assert f"got {type(reference).__name__} {reference!r}" in message

@@ -24,7 +24,7 @@ import pytest
 import margincall as mc
 from margincall.account_file import load_account
 from margincall.cli import main
-from margincall.scenario import load_scenario
+from margincall.scenario import Scenario, Step, load_scenario
 
 D = Decimal
 ROOT = Path(__file__).parents[1]
@@ -326,6 +326,137 @@ def test_a_nul_in_the_path() -> None:
         load_scenario("scen\x00ario.toml")
     with pytest.raises(mc.PolicyError, match="NUL character"):
         mc.load_policy("pol\x00icy.toml")
+
+
+# --- numbers out of range -------------------------------------------------------------------
+
+OUT_OF_RANGE = [
+    ("account", "size = 0.5", "size = 1e999990", "positions[0].size: 1E+999990 is out of range"),
+    ("account", "size = 0.5", "size = 1e-999990", "positions[0].size: 1E-999990 is out of range"),
+    ("account", "balance = 10000", "balance = 9e999999", "balance: 9E+999999 is out of range"),
+    ("account", "BTCUSDT = 59000", "BTCUSDT = 9e999999", "marks.BTCUSDT: 9E+999999 is out"),
+    ("account", "balance = 10000", "balance = 1e30", "balance: 1E+30 is out of range"),
+    ("account", "balance = 10000", "balance = 1." + "0" * 100 + "1", "has 101 decimal places"),
+    (
+        "scenario",
+        "size = 0.5",
+        "size = 1e999990",
+        "accounts[1].positions[0].size: 1E+999990 is out of range",
+    ),
+    (
+        "scenario",
+        "marks = { BTCUSDT = 52000 }",
+        "marks = { BTCUSDT = 9e999999 }",
+        "steps[1].marks.BTCUSDT: 9E+999999 is out of range",
+    ),
+    (
+        "scenario",
+        "slippage = 0.001",
+        "slippage = 1e-40",
+        "liquidity.slippage: 1E-40 is out of range",
+    ),
+    (
+        "policy",
+        'name = "variant"\n',
+        'name = "variant"\n[insurance_fund]\ninitial_balance = 9e999999\n',
+        "insurance_fund.initial_balance: 9E+999999 is out of range",
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "old", "new", "needle"), OUT_OF_RANGE)
+def test_numbers_out_of_range_in_files(
+    kind: str,
+    old: str,
+    new: str,
+    needle: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    text = valid_text(kind)
+    assert old in text
+    path = tmp_path / "huge.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    refused(kind, path, tmp_path, capsys, needle)
+
+
+@pytest.mark.parametrize(
+    ("call", "needle"),
+    [
+        (lambda: mc.Position("BTCUSDT", "long", "1e999990", 60000), "BTCUSDT size: 1E+999990"),
+        (lambda: mc.Position("BTCUSDT", "long", 1, D("9e999999")), "BTCUSDT entry_price"),
+        (lambda: mc.Account("-9e999999"), "account balance: -9E+999999 is out of range"),
+        (lambda: mc.Account(10**40), "account balance"),
+        (
+            lambda: mc.load_policy("binance-usdm").maintenance_margin(
+                mc.Account(1000, [mc.Position("BTCUSDT", "long", 1, 60000)]),
+                "BTCUSDT",
+                marks={"BTCUSDT": "9e999999"},
+            ),
+            "mark price of BTCUSDT: 9E+999999 is out of range",
+        ),
+        (
+            lambda: Scenario(
+                {"a": mc.Account(0)}, [Step("s", {"BTCUSDT": D("1e-999999")})], name="s"
+            ),
+            "steps[0].marks.BTCUSDT: 1E-999999 is out of range",
+        ),
+    ],
+    ids=["size", "entry", "balance", "int-balance", "mark", "scenario-mark"],
+)
+def test_numbers_out_of_range_in_the_api(call: Callable[[], object], needle: str) -> None:
+    with pytest.raises(mc.InvalidInputError) as info:
+        call()
+    assert needle in str(info.value)
+    assert "between 1E-30 and 1E+30" in str(info.value)
+
+
+def test_the_bounds_themselves() -> None:
+    for fine in ["9.99e29", "1e-30", "-9.99e29", "0", "0E-999999"]:
+        assert mc.Account(fine).balance == D(fine)
+    for out in ["1e30", "-1e30", "1e-31"]:
+        with pytest.raises(mc.InvalidInputError, match="out of range"):
+            mc.Account(out)
+
+
+EXTREME = """balance = 1e29
+[marks]
+BTCUSDT = 60000
+[[positions]]
+symbol = "BTCUSDT"
+side = "short"
+size = 1e-20
+entry_price = 60000
+"""
+
+
+def test_extreme_values_in_range_are_computed_and_shown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A liquidation price of 6.7e48 is shown to the 0.1 tick (before, rounding it for
+    display raised decimal.InvalidOperation in the default 28-digit context)."""
+    path = tmp_path / "extreme.toml"
+    path.write_text(EXTREME, encoding="utf-8")
+    assert main(["risk", "--policy", "binance-usdm", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    assert "66666666666666666666947654300000000000000000" in captured.out
+
+
+def test_extreme_values_in_range_simulate(binance: mc.Policy) -> None:
+    """Scenarios at the edges of the input range play through without a decimal error."""
+    for balance, size, price, drop in [
+        ("9.99e29", "9.99e29", "9.99e29", "1e-30"),
+        ("1e-30", "9.99e29", "1e-30", "9.99e29"),
+        ("1", "1e-30", "1e29", "1e-30"),
+    ]:
+        accounts = {
+            side: mc.Account(balance, [mc.Position("BTCUSDT", side, size, price)])
+            for side in ("long", "short")
+        }
+        steps = [Step("open", {"BTCUSDT": D(price)}), Step("move", {"BTCUSDT": D(drop)})]
+        outcome = binance.simulate(Scenario(accounts, steps, name="edge"))
+        assert outcome.explain("long") and outcome.explain("short")
 
 
 # --- API values of the wrong kind -----------------------------------------------------------

@@ -176,7 +176,7 @@ class PolicySpec:
 
 def _strict_decimal(value: object, _: object) -> Decimal:
     if isinstance(value, (Decimal, int, str)) and not isinstance(value, bool):
-        return to_decimal(value, "value")
+        return to_decimal(value, "value", bounded=True)
     raise InvalidInputError(f"expected a number, got {type(value).__name__} {value!r}")
 
 
@@ -190,7 +190,7 @@ def _parameter(value: object, _: object) -> Parameter:
     if isinstance(value, str):
         return value
     if isinstance(value, (Decimal, int)) and not isinstance(value, bool):
-        return to_decimal(value, "value")
+        return to_decimal(value, "value", bounded=True)
     raise InvalidInputError(f"expected a number or a string, got {_kind(value)} {value!r}")
 
 

@@ -5,25 +5,37 @@ ratios as percentages with 2 decimals, half to even. Machine output (JSON) is ex
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 
+from margincall.decimals import running_in
 from margincall.market import Market
 
 CENT = Decimal("0.01")
 SATOSHI = Decimal("0.00000001")
 
+_WIDE = Context(
+    prec=1000, traps=[InvalidOperation, DivisionByZero, Overflow], Emin=-999999, Emax=999999
+)
+"""Rounding for display keeps every integer digit: a price of 1e40 shown to a 0.1 tick needs
+41 digits, beyond the caller's default context (a quantize there is an InvalidOperation)."""
 
+_shown = running_in(_WIDE)
+
+
+@_shown
 def price(value: Decimal | None, market: Market) -> str:
     if value is None:
         return "--"
     return str(value.quantize(market.tick_size.normalize(), ROUND_HALF_EVEN))
 
 
+@_shown
 def money(value: Decimal, market: Market) -> str:
     step = SATOSHI if market.inverse else CENT
     return f"{value.quantize(step, ROUND_HALF_EVEN):,}"
 
 
+@_shown
 def amount(value: Decimal) -> str:
     """A figure in a sentence, where the currency is not known: at most 8 decimals (a
     satoshi), trailing zeros dropped, thousands separated (``8.57142857``, ``2,102``)."""
@@ -33,6 +45,7 @@ def amount(value: Decimal) -> str:
     return "0" if text == "-0" else text
 
 
+@_shown
 def percent(value: Decimal | None) -> str:
     if value is None:
         return "∞"

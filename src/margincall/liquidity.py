@@ -97,8 +97,8 @@ class MarkFill:
     impact: Decimal
 
     def __init__(self, slippage: object = ZERO, impact: object = ZERO) -> None:
-        s = non_negative(slippage, "liquidity slippage")
-        i = non_negative(impact, "liquidity impact")
+        s = non_negative(slippage, "liquidity slippage", bounded=True)
+        i = non_negative(impact, "liquidity impact", bounded=True)
         if s >= 1:
             raise InvalidInputError(f"liquidity slippage: must be below 1, got {s}")
         self.__attrs_init__(s, i)

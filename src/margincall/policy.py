@@ -234,7 +234,7 @@ class Policy:
         checked = {}
         for symbol, price in marks.items():
             self.market(symbol)
-            checked[symbol] = positive(price, f"mark price of {symbol}")
+            checked[symbol] = positive(price, f"mark price of {symbol}", bounded=True)
         return checked
 
     @staticmethod

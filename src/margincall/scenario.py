@@ -146,7 +146,7 @@ class Scenario:
         fund = (
             None
             if insurance_fund is None
-            else non_negative(insurance_fund, "scenario insurance_fund")
+            else non_negative(insurance_fund, "scenario insurance_fund", bounded=True)
         )
         types = dict(contracts or {})
         for symbol, kind in types.items():
@@ -192,14 +192,19 @@ def _step(step: Step | Mapping[str, object], k: int) -> Step:
         raise InvalidInputError(
             f"scenario steps[{k}].transfers: expected a mapping of account id to amount"
         )
-    checked = {s: positive(p, f"scenario steps[{k}].marks.{s}") for s, p in marks.items()}
-    moved = {a: to_decimal(m, f"scenario steps[{k}].transfers.{a}") for a, m in transfers.items()}
+    checked = {
+        s: positive(p, f"scenario steps[{k}].marks.{s}", bounded=True) for s, p in marks.items()
+    }
+    moved = {
+        a: to_decimal(m, f"scenario steps[{k}].transfers.{a}", bounded=True)
+        for a, m in transfers.items()
+    }
     for account, amount in moved.items():
         if amount == 0:
             raise InvalidInputError(
                 f"scenario steps[{k}].transfers.{account}: a transfer of 0 moves nothing"
             )
-    when = None if day is None else non_negative(day, f"scenario steps[{k}].day")
+    when = None if day is None else non_negative(day, f"scenario steps[{k}].day", bounded=True)
     return Step(label, checked, when, moved)
 
 

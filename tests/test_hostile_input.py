@@ -459,6 +459,85 @@ def test_extreme_values_in_range_simulate(binance: mc.Policy) -> None:
         assert outcome.explain("long") and outcome.explain("short")
 
 
+# --- accounts, marks and symbols ------------------------------------------------------------
+
+
+def test_an_account_with_no_positions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "empty.toml"
+    path.write_text("balance = 100\n", encoding="utf-8")
+    assert main(["risk", "--policy", "binance-usdm", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    lines = captured.out.splitlines()
+    assert "account balance 100" in lines[0]
+    assert lines[1].split()[:3] == ["symbol", "side", "mode"]
+    assert set(lines[2].replace(" ", "")) == {"-"}
+    assert lines[3] == ""  # no rows: the table ends at its rule
+    assert main(["risk", "--policy", "binance-usdm", str(path), "--json"]) == 0
+    assert '"positions": []' in capsys.readouterr().out
+
+
+POSITION = '[[positions]]\nsymbol = "{}"\nside = "long"\nsize = 1\nentry_price = 60000\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "needles"),
+    [
+        (
+            "balance = 100\n" + POSITION.format("BTCUSDT"),
+            ["marks: a mark price for BTCUSDT is needed"],
+        ),
+        (
+            "balance = 100\n[marks]\nETHUSDT = 3000\n" + POSITION.format("BTCUSDT"),
+            ["marks: a mark price for BTCUSDT is needed"],
+        ),
+        (
+            "balance = 100\n[marks]\nFOOUSDT = 1\n" + POSITION.format("FOOUSDT"),
+            ["unknown symbol 'FOOUSDT' for policy binance-usdm", "BTCUSDT"],
+        ),
+        (
+            "balance = 100\n[marks]\nBTCUSDT = 1\nFOOUSDT = 1\n" + POSITION.format("BTCUSDT"),
+            ["unknown symbol 'FOOUSDT'"],
+        ),
+    ],
+    ids=["no-marks", "other-mark", "unknown-position", "unknown-mark"],
+)
+def test_marks_and_symbols_in_an_account_file(
+    text: str, needles: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "account.toml"
+    path.write_text(text, encoding="utf-8")
+    assert main(["risk", "--policy", "binance-usdm", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"margincall: {path}: ")
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    for needle in needles:
+        assert needle in captured.err
+
+
+@pytest.mark.parametrize(
+    ("level", "needle"),
+    [
+        ("[[0.001]]", "liquidity.bids.BTCUSDT[0]: expected [offset, size], got [0.001]"),
+        (
+            "[[0.001, 2, 3]]",
+            "liquidity.bids.BTCUSDT[0]: expected [offset, size], got [0.001, 2, 3]",
+        ),
+        ("[0.001, 2]", "liquidity.bids.BTCUSDT[0]: expected an array"),
+    ],
+    ids=["one-number", "three-numbers", "flat"],
+)
+def test_a_depth_ladder_level_that_is_not_a_pair(
+    level: str, needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = valid_text("scenario").replace(
+        'model = "mark"\nslippage = 0.001', f'model = "depth"\nbids = {{ BTCUSDT = {level} }}'
+    )
+    path = tmp_path / "ladder.toml"
+    path.write_text(text, encoding="utf-8")
+    refused("scenario", path, tmp_path, capsys, needle)
+
+
 # --- API values of the wrong kind -----------------------------------------------------------
 
 
@@ -470,3 +549,49 @@ def test_load_scenario_of_the_wrong_type(reference: object) -> None:
     assert "expected a bundled scenario name (crash-2025-10" in message
     assert "or the path of a scenario TOML file" in message
     assert f"got {type(reference).__name__} {reference!r}" in message
+
+
+@pytest.mark.parametrize("scenario", ["owe-money", Path("owe-money.toml"), None])
+def test_simulate_a_name_instead_of_a_scenario(binance: mc.Policy, scenario: object) -> None:
+    with pytest.raises(mc.InvalidInputError) as info:
+        binance.simulate(scenario)  # type: ignore[arg-type]
+    message = str(info.value)
+    assert "simulate: expected a Scenario" in message
+    if scenario is not None:
+        assert f"load_scenario({scenario!r})" in message
+
+
+def test_explain_an_unknown_account(binance: mc.Policy) -> None:
+    outcome = binance.simulate(load_scenario("owe-money"))
+    with pytest.raises(mc.InvalidInputError) as info:
+        outcome.explain("nobody")
+    assert isinstance(info.value, ValueError)
+    assert str(info.value) == (
+        "explain: no account 'nobody' in scenario owe-money; its accounts are trader"
+    )
+
+
+def test_explain_lists_at_most_ten_accounts(binance: mc.Policy) -> None:
+    accounts = {f"a{k:02}": mc.Account(100) for k in range(25)}
+    outcome = binance.simulate(Scenario(accounts, [{"BTCUSDT": 60000}], name="crowd"))
+    with pytest.raises(mc.InvalidInputError) as info:
+        outcome.explain("nobody")
+    assert str(info.value).endswith("a00, a01, a02, a03, a04, a05, a06, a07, a08, a09 and 15 more")
+
+
+@pytest.mark.parametrize(
+    ("addition", "needle"),
+    [
+        ('markets = "BTCUSDT"\n', "markets: expected a table, got a string 'BTCUSDT'"),
+        ("[fees]\nmaker = [1]\n", "fees.maker: expected a number, got list [1]"),
+        ("extends = 3\n", "extends: expected a policy name or path, got 3"),
+    ],
+    ids=["string-for-table", "array-for-number", "extends-a-number"],
+)
+def test_policy_values_of_the_wrong_kind(
+    addition: str, needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = VARIANT.replace('extends = "binance-usdm"\n', "") if "extends" in addition else VARIANT
+    path = tmp_path / "wrong.toml"
+    path.write_text(addition + text if "extends" in addition else text + addition)
+    refused("policy", path, tmp_path, capsys, needle)

@@ -31,7 +31,7 @@ import attrs
 from margincall import display
 from margincall.account_file import load_account
 from margincall.compare import compare
-from margincall.errors import MargincallError
+from margincall.errors import InvalidInputError, MargincallError
 from margincall.policy import Policy, load_policy
 from margincall.registry import BLOCK_ENV, default_registry
 from margincall.scenario import load_scenario
@@ -95,7 +95,10 @@ def cmd_policies(args: argparse.Namespace) -> int:
 def cmd_risk(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     loaded = load_account(args.account)
-    rows = policy.risk(loaded.account, marks=loaded.marks)
+    try:
+        rows = policy.risk(loaded.account, marks=loaded.marks)
+    except InvalidInputError as error:  # an unknown symbol, a missing mark: in the file
+        raise InvalidInputError(f"{args.account}: {error}") from None
     if args.json:
         _dump({"policy": _provenance(policy), "positions": [attrs.asdict(r) for r in rows]})
         return 0

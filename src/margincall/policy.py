@@ -510,9 +510,20 @@ class Policy:
         return action
 
     def simulate(self, scenario: Scenario) -> Outcome:
-        """Play this policy over ``scenario``: see :mod:`margincall.engine`."""
+        """Play this policy over ``scenario``: see :mod:`margincall.engine`. ``scenario`` is a
+        :class:`~margincall.scenario.Scenario`; load a bundled one or a file with
+        :func:`~margincall.scenario.load_scenario` first (a name or path is refused)."""
         from margincall.engine import simulate  # the engine builds on this module
 
+        if not isinstance(scenario, Scenario):
+            hint = (
+                f"; load it first: policy.simulate(load_scenario({scenario!r}))"
+                if isinstance(scenario, (str, Path))
+                else ""
+            )
+            raise InvalidInputError(
+                f"simulate: expected a Scenario, got {type(scenario).__name__} {scenario!r}{hint}"
+            )
         return simulate(self, scenario)
 
     @_exact

@@ -232,8 +232,8 @@ class _LiquiditySpec:
     model: Literal["mark", "depth", "none"]
     slippage: Decimal | None = None
     impact: Decimal | None = None
-    bids: dict[str, tuple[tuple[Decimal, Decimal], ...]] | None = None
-    asks: dict[str, tuple[tuple[Decimal, Decimal], ...]] | None = None
+    bids: dict[str, tuple[tuple[Decimal, ...], ...]] | None = None  # pairs: DepthLadder checks
+    asks: dict[str, tuple[tuple[Decimal, ...], ...]] | None = None
 
 
 @attrs.frozen

@@ -69,10 +69,10 @@ class Position:
         where = f"position {symbol}"
         side = _choice(side, SIDES, f"{where} side")  # type: ignore[assignment]
         margin_mode = _choice(margin_mode, MARGIN_MODES, f"{where} margin_mode")  # type: ignore[assignment]
-        size_d = positive(size, f"{where} size")
-        entry = positive(entry_price, f"{where} entry_price")
-        lev = None if leverage is None else positive(leverage, f"{where} leverage")
-        mar = None if margin is None else non_negative(margin, f"{where} margin")
+        size_d = positive(size, f"{where} size", bounded=True)
+        entry = positive(entry_price, f"{where} entry_price", bounded=True)
+        lev = None if leverage is None else positive(leverage, f"{where} leverage", bounded=True)
+        mar = None if margin is None else non_negative(margin, f"{where} margin", bounded=True)
         if margin_mode == "cross" and mar is not None:
             raise InvalidInputError(
                 f"{where}: margin={mar} applies only to isolated positions; "
@@ -133,7 +133,7 @@ class Account:
         positions: Iterable[Position] = (),
         position_mode: PositionMode = "one-way",
     ) -> None:
-        bal = to_decimal(balance, "account balance")
+        bal = to_decimal(balance, "account balance", bounded=True)
         mode = _choice(position_mode, POSITION_MODES, "account position_mode")
         if isinstance(positions, Position):
             raise InvalidInputError(
@@ -167,6 +167,16 @@ class Account:
                     f"got {other.margin_mode} and {p.margin_mode}"
                 )
         self.__attrs_init__(bal, held, mode)  # type: ignore[arg-type]
+
+    @classmethod
+    def _unchecked(
+        cls, balance: Decimal, positions: tuple[Position, ...], position_mode: PositionMode
+    ) -> Account:
+        """An account from values the engine keeps valid itself: its balance is a sum of
+        exact ledger amounts, which may have more digits than an input. Not for API input."""
+        account = object.__new__(cls)
+        account.__attrs_init__(balance, positions, position_mode)
+        return account
 
     def legs(self, symbol: str) -> tuple[Position, ...]:
         """The positions held in ``symbol`` (two in hedge mode when both sides are open)."""

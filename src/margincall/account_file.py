@@ -27,7 +27,7 @@ from pathlib import Path
 import attrs
 
 from margincall.account import Account, MarginMode, Position, PositionMode, Side
-from margincall.config import structure_input
+from margincall.config import read_text_file, structure_input
 from margincall.errors import InvalidInputError
 
 
@@ -68,11 +68,7 @@ class AccountFile:
 def load_account(path: str | Path) -> AccountFile:
     """Read an account file; raise InvalidInputError naming the file and the problem."""
     origin = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise InvalidInputError(f"{origin}: cannot read account file: {error.strerror}") from None
-    spec = structure_input(text, origin, _AccountSpec)
+    spec = structure_input(read_text_file(path, "account file"), origin, _AccountSpec)
     try:
         account = Account(spec.balance, build_positions(spec.positions), spec.position_mode)
     except InvalidInputError as error:

@@ -32,7 +32,7 @@ from margincall import __version__, display
 from margincall.account_file import load_account
 from margincall.compare import compare
 from margincall.decimals import ZERO
-from margincall.errors import MargincallError
+from margincall.errors import InvalidInputError, MargincallError
 from margincall.ledger import INSURANCE_FUND
 from margincall.policy import Policy, PositionRisk, load_policy
 from margincall.registry import BLOCK_ENV, default_registry
@@ -103,7 +103,10 @@ def cmd_policies(args: argparse.Namespace) -> int:
 def cmd_risk(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     loaded = load_account(args.account)
-    rows = policy.risk(loaded.account, marks=loaded.marks)
+    try:
+        rows = policy.risk(loaded.account, marks=loaded.marks)
+    except InvalidInputError as error:  # an unknown symbol, a missing mark: in the file
+        raise InvalidInputError(f"{args.account}: {error}") from None
     if args.json:
         _dump({"policy": _provenance(policy), "positions": [_risk_dict(r) for r in rows]})
         return 0

@@ -11,7 +11,9 @@ The schema is documented in ``docs/policy-schema.md``.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import stat
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -24,7 +26,7 @@ from cattrs.preconf.tomllib import make_converter
 
 from margincall._compat import tomllib
 from margincall.decimals import ONE, ZERO, exact, to_decimal
-from margincall.errors import InvalidInputError, PluginError, PolicyError
+from margincall.errors import InvalidInputError, MargincallError, PluginError, PolicyError
 from margincall.market import ContractType, Market
 from margincall.tiers import Tier, recursive_amounts
 from margincall.waterfall import DeficitStage
@@ -174,7 +176,7 @@ class PolicySpec:
 
 def _strict_decimal(value: object, _: object) -> Decimal:
     if isinstance(value, (Decimal, int, str)) and not isinstance(value, bool):
-        return to_decimal(value, "value")
+        return to_decimal(value, "value", bounded=True)
     raise InvalidInputError(f"expected a number, got {type(value).__name__} {value!r}")
 
 
@@ -188,7 +190,7 @@ def _parameter(value: object, _: object) -> Parameter:
     if isinstance(value, str):
         return value
     if isinstance(value, (Decimal, int)) and not isinstance(value, bool):
-        return to_decimal(value, "value")
+        return to_decimal(value, "value", bounded=True)
     raise InvalidInputError(f"expected a number or a string, got {_kind(value)} {value!r}")
 
 
@@ -276,12 +278,124 @@ Resolver = Callable[[str, str], tuple[str, str]]
 """``resolve(reference, origin) -> (text, origin)``: finds the policy an ``extends`` names."""
 
 
-def parse_toml(text: str, origin: str) -> dict[str, Any]:
-    """Parse TOML with every float as an exact Decimal."""
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _not_regular(mode: int) -> str:
+    return next((kind for test, kind in _KINDS if test(mode)), "not a regular file")
+
+
+def read_text_file(
+    path: str | os.PathLike[str],
+    what: str,
+    error: Callable[[str], MargincallError] = InvalidInputError,
+) -> str:
+    """The text of the regular file ``path``, read as UTF-8 (a leading UTF-8 byte-order mark
+    is dropped), for every file margincall reads. Anything else raises one ``error`` naming
+    the file, the ``what`` (``"scenario file"``) and the reason: a missing file, a directory,
+    a FIFO or a device (refused from ``os.stat`` before the file is opened, so a FIFO never
+    blocks and ``/dev/zero`` is never read), bytes that are not UTF-8 (with their position).
+    """
+    origin = os.fspath(path)
+
+    def refuse(reason: str) -> MargincallError:
+        return error(f"{origin}: cannot read {what}: {reason}")
+
     try:
-        return tomllib.loads(text, parse_float=Decimal)
+        mode = os.stat(origin).st_mode  # follows symlinks: judges the file they lead to
+    except OSError as problem:
+        raise refuse(problem.strerror or str(problem)) from None
+    except ValueError:  # a NUL character: no file can have that name
+        raise refuse("the path contains a NUL character") from None
+    if not stat.S_ISREG(mode):
+        target = os.path.realpath(origin)
+        via = f" (it leads to {target})" if target != os.path.abspath(origin) else ""
+        raise refuse(f"it is {_not_regular(mode)}{via}; only regular files are read")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        descriptor = os.open(origin, flags)  # non-blocking: a FIFO swapped in now cannot hang
+        with os.fdopen(descriptor, "rb") as file:
+            mode = os.fstat(file.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                raise refuse(f"it is {_not_regular(mode)}; only regular files are read")
+            data = file.read()
+    except OSError as problem:
+        raise refuse(problem.strerror or str(problem)) from None
+    if data.startswith(_UTF16_BOMS):
+        raise error(
+            f"{origin}: not UTF-8 text: it starts with a UTF-16 byte-order mark; save it as UTF-8"
+        )
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as problem:
+        at = problem.start
+        line = data.count(b"\n", 0, at) + 1
+        column = at - (data.rfind(b"\n", 0, at) + 1) + 1
+        raise error(
+            f"{origin}: not UTF-8 text: byte 0x{data[at]:02x} at line {line}, column {column} "
+            f"(offset {at}) is not valid UTF-8; save the file as UTF-8"
+        ) from None
+
+
+MAX_DEPTH = 32
+"""Deepest nesting of tables and arrays an input file may have (a policy needs 4)."""
+
+
+def _too_deep(data: dict[str, Any]) -> str | None:
+    """The key path of the first value nested deeper than :data:`MAX_DEPTH`, or None.
+    Iterative: a hostile file cannot exhaust the stack here."""
+    pending: list[tuple[object, str, int]] = [(data, "", 0)]
+    while pending:
+        value, path, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            return path
+        if isinstance(value, dict):
+            pending.extend(
+                (v, f"{path}.{k}" if path else str(k), depth + 1) for k, v in value.items()
+            )
+        elif isinstance(value, list):
+            pending.extend((v, f"{path}[{k}]", depth + 1) for k, v in enumerate(value))
+    return None
+
+
+def _shorten(path: str, limit: int = 80) -> str:
+    return path if len(path) <= limit else f"{path[:limit]}..."
+
+
+_DOTTED = re.compile(
+    rf"""(?<![\w"'-])(?:(?=([\w-]+|"[^"\n]*"|'[^'\n]*'))\1[ \t]*\.[ \t]*){{{MAX_DEPTH},}}"""
+)
+"""A dotted key of more than :data:`MAX_DEPTH` parts (``a.a.a....``), which tomllib reads in
+time quadratic in its length; the lookahead makes each part atomic, so the search is linear."""
+
+
+def parse_toml(text: str, origin: str) -> dict[str, Any]:
+    """Parse TOML with every float as an exact Decimal; tables and arrays nested deeper than
+    :data:`MAX_DEPTH` are refused (the parser would exhaust the stack, or the code after it,
+    or take minutes over a long dotted key)."""
+    too_deep = f"{origin}: invalid TOML: nested more than {MAX_DEPTH} tables or arrays deep"
+    dotted = _DOTTED.search(text)
+    if dotted is not None:
+        line = text.count("\n", 0, dotted.start()) + 1
+        raise PolicyError(f"{too_deep}, at line {line}: {_shorten(dotted.group(0), 40)}")
+    try:
+        data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as error:
         raise PolicyError(f"{origin}: invalid TOML: {error}") from None
+    except RecursionError:
+        raise PolicyError(too_deep) from None
+    deep = _too_deep(data)
+    if deep is not None:
+        raise PolicyError(f"{too_deep}, at {_shorten(deep)}")
+    return data
 
 
 T = TypeVar("T")

@@ -79,10 +79,51 @@ def running_in(
     return decorate
 
 
-def to_decimal(value: object, what: str) -> Decimal:
+LARGEST = Decimal("1e30")
+"""Input numbers (sizes, prices, money, rates, days) must be below this in magnitude..."""
+
+SMALLEST = Decimal("1e-30")
+"""...and, unless zero, at least this..."""
+
+MAX_PLACES = 100
+"""...with at most this many decimal places. Far beyond any real market, and far inside the
+decimal context, so that no computation on accepted input can overflow it, and sums of money
+stay exact in :data:`LEDGER_CONTEXT`."""
+
+
+def _shown(value: Decimal) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else f"{text[:30]}... ({len(text)} characters)"
+
+
+def in_range(value: Decimal, what: str) -> Decimal:
+    """``value`` if it is a sane input (:data:`LARGEST`, :data:`SMALLEST`,
+    :data:`MAX_PLACES`), or InvalidInputError naming ``what``: a size of ``1e999990`` would
+    overflow the decimal context in the first product, deep in a computation."""
+    if not value:
+        return value
+    if not SMALLEST <= value.copy_abs() < LARGEST:  # copy_abs: exact, whatever the context
+        raise InvalidInputError(
+            f"{what}: {_shown(value)} is out of range; numbers must be 0 or of magnitude "
+            f"between {SMALLEST} and {LARGEST} (exclusive)"
+        )
+    _, digits, exponent = value.as_tuple()
+    trailing = next(k for k, d in enumerate(reversed(digits)) if d)  # nonzero: a digit isn't 0
+    places = -(int(exponent) + trailing)
+    if places > MAX_PLACES:
+        raise InvalidInputError(
+            f"{what}: {_shown(value)} has {places} decimal places; at most {MAX_PLACES} "
+            "are accepted"
+        )
+    return value
+
+
+def to_decimal(value: object, what: str, *, bounded: bool = False) -> Decimal:
     """Convert ``value`` to a finite Decimal, or raise InvalidInputError naming ``what``.
 
     Accepts Decimal, int and decimal strings. Rejects floats (inexact), bools, NaN and infinity.
+    With ``bounded`` (inputs: positions, accounts, marks, scenario and policy files), the
+    value must also pass :func:`in_range`.
     """
     if isinstance(value, bool):
         raise InvalidInputError(f"{what}: expected a number, got the boolean {value!r}")
@@ -104,20 +145,20 @@ def to_decimal(value: object, what: str) -> Decimal:
         raise InvalidInputError(f"{what}: expected a number, got {type(value).__name__} {value!r}")
     if not result.is_finite():
         raise InvalidInputError(f"{what}: must be a finite number, got {value!r}")
-    return result
+    return in_range(result, what) if bounded else result
 
 
-def positive(value: object, what: str) -> Decimal:
+def positive(value: object, what: str, *, bounded: bool = False) -> Decimal:
     """Like :func:`to_decimal`, and the result must be > 0."""
-    result = to_decimal(value, what)
+    result = to_decimal(value, what, bounded=bounded)
     if result <= 0:
         raise InvalidInputError(f"{what}: must be > 0, got {result}")
     return result
 
 
-def non_negative(value: object, what: str) -> Decimal:
+def non_negative(value: object, what: str, *, bounded: bool = False) -> Decimal:
     """Like :func:`to_decimal`, and the result must be >= 0."""
-    result = to_decimal(value, what)
+    result = to_decimal(value, what, bounded=bounded)
     if result < 0:
         raise InvalidInputError(f"{what}: must be >= 0, got {result}")
     return result

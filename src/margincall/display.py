@@ -10,33 +10,29 @@ where an inexact result is an error.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
-from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation, localcontext
-from typing import ParamSpec, TypeVar
+from collections.abc import Sequence
+from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 
+from margincall.decimals import running_in
 from margincall.market import Market
 
 CENT = Decimal("0.01")
 SATOSHI = Decimal("0.00000001")
 
-DISPLAY_CONTEXT = Context(prec=1000, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation])
-"""Rounding for display: wide enough for any figure, rounding allowed (it is the point)."""
+DISPLAY_CONTEXT = Context(
+    prec=1000,
+    rounding=ROUND_HALF_EVEN,
+    traps=[InvalidOperation, DivisionByZero, Overflow],
+    Emin=-999999,
+    Emax=999999,
+)
+"""Rounding for display: wide enough to keep every integer digit (a price of 1e40 shown to a
+0.1 tick needs 41), and rounding allowed (it is the point)."""
 
 FIAT_LIKE = frozenset({"USD", "USDT", "USDC", "USDE", "BUSD", "FDUSD", "DAI", "EUR", "GBP"})
 """Currencies shown to the cent; every other (BTC, ETH, ...) to 8 places."""
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _rounding(function: Callable[P, R]) -> Callable[P, R]:
-    @functools.wraps(function)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with localcontext(DISPLAY_CONTEXT):
-            return function(*args, **kwargs)
-
-    return wrapper
+_rounding = running_in(DISPLAY_CONTEXT)
 
 
 def places(currency: str) -> int:

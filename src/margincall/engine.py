@@ -131,7 +131,9 @@ class _Simulation:
                 f"account {key}: {p.symbol} size {p.size} is no exact number of "
                 f"{self.policy.name}'s contracts of {k}"
             )
-        return attrs.evolve(p, size=contracts)
+        return Position._unchecked(  # in contracts, it may leave the input range: not input
+            p.symbol, p.side, contracts, p.entry_price, p.margin_mode, p.margin, p.leverage
+        )
 
     def _in_units(self, symbol: str, contracts: Decimal) -> Decimal:
         """``contracts`` of the policy's market ``symbol`` in the scenario's units."""
@@ -172,7 +174,9 @@ class _Simulation:
             )
             for o in self.positions[key]
         ]
-        return Account(self.ledger.balance(lg.account(key)), positions, self.modes[key])
+        return Account._unchecked(
+            self.ledger.balance(lg.account(key)), tuple(positions), self.modes[key]
+        )
 
     def _pnl(self, o: _Open, price: Decimal, size: Decimal | None = None) -> Decimal:
         """PnL of ``size`` (default: all) of ``o`` at ``price``, in settlement currency."""

@@ -97,8 +97,8 @@ class MarkFill:
     impact: Decimal
 
     def __init__(self, slippage: object = ZERO, impact: object = ZERO) -> None:
-        s = non_negative(slippage, "liquidity slippage")
-        i = non_negative(impact, "liquidity impact")
+        s = non_negative(slippage, "liquidity slippage", bounded=True)
+        i = non_negative(impact, "liquidity impact", bounded=True)
         if s >= 1:
             raise InvalidInputError(f"liquidity slippage: must be below 1, got {s}")
         self.__attrs_init__(s, i)
@@ -188,18 +188,26 @@ def _ladders(data: Mapping[str, object], name: str) -> dict[str, tuple[Level, ..
     ladders = {}
     for symbol, levels in data.items():
         if not isinstance(levels, (list, tuple)):
-            raise InvalidInputError(f"liquidity {name}.{symbol}: expected a list of levels")
+            raise InvalidInputError(f"liquidity.{name}.{symbol}: expected a list of levels")
         parsed = []
         for k, level in enumerate(levels):
-            where = f"liquidity {name}.{symbol}[{k}]"
+            where = f"liquidity.{name}.{symbol}[{k}]"
             if isinstance(level, Level):
                 offset, size = level.offset, level.size
             elif isinstance(level, (list, tuple)) and len(level) == 2:
                 offset, size = level
             else:
-                raise InvalidInputError(f"{where}: expected [offset, size], got {level!r}")
+                shown = (
+                    f"[{', '.join(map(str, level))}]"
+                    if isinstance(level, (list, tuple))
+                    else repr(level)
+                )
+                raise InvalidInputError(f"{where}: expected [offset, size], got {shown}")
             parsed.append(
-                Level(non_negative(offset, f"{where} offset"), positive(size, f"{where} size"))
+                Level(
+                    non_negative(offset, f"{where} offset", bounded=True),
+                    positive(size, f"{where} size", bounded=True),
+                )
             )
             if parsed[-1].offset >= 1 and name == "bids":
                 raise InvalidInputError(f"{where} offset: a bid offset must be below 1")

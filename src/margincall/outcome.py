@@ -13,12 +13,16 @@ from margincall import ledger as lg
 from margincall.account import Side
 from margincall.decimals import LEDGER_CONTEXT, ZERO, running_in
 from margincall.display import amount
+from margincall.errors import InvalidInputError
 from margincall.ledger import Ledger
 
 FillKind = Literal["order", "takeover", "market", "mark"]
 
 _exact = running_in(LEDGER_CONTEXT)
 """Sums of money never round."""
+
+_SHOWN = 10
+"""Accounts an error message lists before it says how many more there are."""
 
 
 @attrs.frozen
@@ -263,7 +267,14 @@ class Outcome:
         if account == lg.INSURANCE_FUND:
             return self._explain_fund()
         if account not in self.accounts:
-            raise KeyError(f"no account {account!r} in scenario {self.scenario}")
+            shown = ", ".join(self.accounts[:_SHOWN])
+            more = len(self.accounts) - _SHOWN
+            if more > 0:
+                shown += f" and {more} more"
+            raise InvalidInputError(
+                f"explain: no account {account!r} in scenario {self.scenario}; "
+                f'its accounts are {shown} (and "insurance-fund" for the fund)'
+            )
         lines = [f"At step {n.step}: {n.text}." for n in self.notices if n.account == account]
         opening = self._received(account, ("opening balance",), step=-1)
         liquidated = [x for x in self.liquidations if x.account == account]

@@ -18,7 +18,14 @@ import attrs
 import pluggy
 
 from margincall.account import Account, Position, Side
-from margincall.config import PolicySpec, Source, build_markets, load_spec, resolve_path
+from margincall.config import (
+    PolicySpec,
+    Source,
+    build_markets,
+    load_spec,
+    read_text_file,
+    resolve_path,
+)
 from margincall.decimals import (
     CONTEXT,
     ONE,
@@ -256,7 +263,7 @@ class Policy:
         checked = {}
         for symbol, price in marks.items():
             self.market(symbol)
-            checked[symbol] = positive(price, f"mark price of {symbol}")
+            checked[symbol] = positive(price, f"mark price of {symbol}", bounded=True)
         return checked
 
     @staticmethod
@@ -538,9 +545,20 @@ class Policy:
         return action
 
     def simulate(self, scenario: Scenario) -> Outcome:
-        """Play this policy over ``scenario``: see :mod:`margincall.engine`."""
+        """Play this policy over ``scenario``: see :mod:`margincall.engine`. ``scenario`` is a
+        :class:`~margincall.scenario.Scenario`; load a bundled one or a file with
+        :func:`~margincall.scenario.load_scenario` first (a name or path is refused)."""
         from margincall.engine import simulate  # the engine builds on this module
 
+        if not isinstance(scenario, Scenario):
+            hint = (
+                f"; load it first: policy.simulate(load_scenario({scenario!r}))"
+                if isinstance(scenario, (str, Path))
+                else ""
+            )
+            raise InvalidInputError(
+                f"simulate: expected a Scenario, got {type(scenario).__name__} {scenario!r}{hint}"
+            )
         return simulate(self, scenario)
 
     @_exact
@@ -659,12 +677,10 @@ def available_policies(registry: Registry | None = None) -> list[str]:
 def _policy_text(reference: str, origin: str, registry: Registry) -> tuple[str, str]:
     path = resolve_path(reference, origin)
     if path is not None:
-        try:
-            return path.read_text(encoding="utf-8"), str(path)
-        except OSError as error:
-            raise PolicyError(
-                f"{origin}: extends: cannot read policy file {path}: {error.strerror}"
-            ) from None
+        text = read_text_file(
+            path, "policy file", lambda message: PolicyError(f"{origin}: extends: {message}")
+        )
+        return text, str(path)
     shipped = registry.policies.get(reference)
     if shipped is None:
         known = ", ".join(sorted(registry.policies)) or "none"
@@ -715,10 +731,7 @@ def load_policy(reference: str | Path, *, registry: Registry | None = None) -> P
     is_path = isinstance(reference, Path) or ref.endswith(".toml") or "/" in ref
     if is_path:
         path = Path(ref)
-        try:
-            text, origin = path.read_text(encoding="utf-8"), str(path.resolve())
-        except OSError as error:
-            raise PolicyError(f"{path}: cannot read policy file: {error.strerror}") from None
+        text, origin = read_text_file(path, "policy file", PolicyError), str(path.resolve())
     else:
         text, origin = _policy_text(ref, "", registry)
     spec = load_spec(text, origin, lambda r, o: _policy_text(r, o, registry))

@@ -44,6 +44,7 @@ Every number is an exact Decimal; every error names the file and the key.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from importlib.resources import files
@@ -54,7 +55,7 @@ import attrs
 
 from margincall.account import Account, PositionMode
 from margincall.account_file import PositionSpec, build_positions
-from margincall.config import structure_input
+from margincall.config import read_text_file, structure_input
 from margincall.decimals import ZERO, non_negative, positive, to_decimal
 from margincall.errors import InvalidInputError
 from margincall.liquidity import DepthLadder, LiquidityModel, MarkFill, NoLiquidity
@@ -145,7 +146,7 @@ class Scenario:
         fund = (
             None
             if insurance_fund is None
-            else non_negative(insurance_fund, "scenario insurance_fund")
+            else non_negative(insurance_fund, "scenario insurance_fund", bounded=True)
         )
         types = dict(contracts or {})
         for symbol, kind in types.items():
@@ -191,14 +192,19 @@ def _step(step: Step | Mapping[str, object], k: int) -> Step:
         raise InvalidInputError(
             f"scenario steps[{k}].transfers: expected a mapping of account id to amount"
         )
-    checked = {s: positive(p, f"scenario steps[{k}].marks.{s}") for s, p in marks.items()}
-    moved = {a: to_decimal(m, f"scenario steps[{k}].transfers.{a}") for a, m in transfers.items()}
+    checked = {
+        s: positive(p, f"scenario steps[{k}].marks.{s}", bounded=True) for s, p in marks.items()
+    }
+    moved = {
+        a: to_decimal(m, f"scenario steps[{k}].transfers.{a}", bounded=True)
+        for a, m in transfers.items()
+    }
     for account, amount in moved.items():
         if amount == 0:
             raise InvalidInputError(
                 f"scenario steps[{k}].transfers.{account}: a transfer of 0 moves nothing"
             )
-    when = None if day is None else non_negative(day, f"scenario steps[{k}].day")
+    when = None if day is None else non_negative(day, f"scenario steps[{k}].day", bounded=True)
     return Step(label, checked, when, moved)
 
 
@@ -226,8 +232,8 @@ class _LiquiditySpec:
     model: Literal["mark", "depth", "none"]
     slippage: Decimal | None = None
     impact: Decimal | None = None
-    bids: dict[str, tuple[tuple[Decimal, Decimal], ...]] | None = None
-    asks: dict[str, tuple[tuple[Decimal, Decimal], ...]] | None = None
+    bids: dict[str, tuple[tuple[Decimal, ...], ...]] | None = None  # pairs: DepthLadder checks
+    asks: dict[str, tuple[tuple[Decimal, ...], ...]] | None = None
 
 
 @attrs.frozen
@@ -266,19 +272,24 @@ def load_scenario(reference: str | Path) -> Scenario:
     """Read a scenario: a bundled one by name (:func:`bundled_scenarios`) or a TOML file
     (format in this module's docstring). Raises InvalidInputError naming the file and the key
     of every problem."""
+    known = ", ".join(bundled_scenarios())
+    if not isinstance(reference, (str, os.PathLike)):
+        raise InvalidInputError(
+            f"load_scenario: expected a bundled scenario name ({known}) or the path of a "
+            f"scenario TOML file, got {type(reference).__name__} {reference!r}"
+        )
     bundled = _BUNDLED / f"{reference}.toml"
     if isinstance(reference, str) and "/" not in reference and bundled.is_file():
         origin, text = f"margincall:scenarios/{reference}.toml", bundled.read_text(encoding="utf-8")
     else:
         origin = str(reference)
-        try:
-            text = Path(reference).read_text(encoding="utf-8")
-        except OSError as error:
-            known = ", ".join(bundled_scenarios())
-            raise InvalidInputError(
-                f"{origin}: cannot read scenario file: {error.strerror} "
-                f"(bundled scenarios: {known})"
-            ) from None
+        text = read_text_file(
+            reference,
+            "scenario file",
+            lambda message: InvalidInputError(
+                message if os.path.lexists(reference) else f"{message} (bundled scenarios: {known})"
+            ),
+        )
     spec = structure_input(text, origin, _ScenarioSpec)
     try:
         accounts: dict[str, Account] = {}

@@ -30,6 +30,7 @@ def binance() -> mc.Policy:
     return mc.load_policy("binance-usdm")
 
 
-# tests/sample_plugin is an outside contributor's package; tests/test_sample_plugin.py installs
-# it and runs its own tests there, so this run does not collect them.
-collect_ignore = ["sample_plugin"]
+# tests/sample_plugin and tests/broken_plugins are outside packages; tests/test_sample_plugin.py
+# and tests/test_broken_plugins.py install them (the first runs its own tests there), so this run
+# does not collect them.
+collect_ignore = ["sample_plugin", "broken_plugins"]

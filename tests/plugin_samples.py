@@ -9,6 +9,7 @@ from pathlib import Path
 from margincall import hookimpl
 from margincall._compat import Traversable
 from margincall.config import PolicySpec
+from margincall.errors import InvalidInputError
 from margincall.health import Health
 from margincall.market import Market
 from margincall.tiers import Tier
@@ -194,3 +195,35 @@ class ByBankruptcyPrice:
 
 
 by_bankruptcy_price = ByBankruptcyPrice()
+
+
+# --- plugins that break (tests/test_plugins.py; installed ones: tests/test_broken_plugins.py) -
+
+
+class Raises:
+    """A liquidation fee that raises ``error``."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    @hookimpl
+    def margincall_liquidation_fee(self, size: Decimal) -> Decimal:
+        raise self.error
+
+
+raises_zero_division = Raises(ZeroDivisionError("division by zero"))
+raises_system_exit = Raises(SystemExit("gave up"))
+raises_input_error = Raises(InvalidInputError("size: 1 is too small for this venue"))
+raises_keyboard_interrupt = Raises(KeyboardInterrupt())
+
+
+class ShadowsBinance:
+    """Ships a policy file called binance-usdm.toml, the name of a built-in policy."""
+
+    @hookimpl
+    def margincall_policy_files(self) -> Iterable[Traversable]:
+        policies = HERE / "broken_plugins" / "src" / "margincall_broken" / "policies"
+        return [policies / "binance-usdm.toml"]
+
+
+shadows_binance = ShadowsBinance()

@@ -9,6 +9,7 @@ from importlib.metadata import EntryPoint, entry_points
 import pytest
 
 import margincall as mc
+import plugin_samples
 from margincall.mechanisms import DEFAULT_PLUGINS
 from margincall.registry import BLOCK_ENV, GROUP, Registry
 
@@ -278,3 +279,90 @@ def test_adl_candidates_carry_their_bankruptcy_price(tmp_path: object) -> None:
         insurance_fund=0,
     )
     assert [a.account for a in policy.simulate(scenario).adl] == ["a", "b"]
+
+
+# --- a broken plugin never takes the others down (installed: tests/test_broken_plugins.py) --
+
+
+@pytest.mark.parametrize(
+    ("sample", "error"),
+    [
+        ("raises_zero_division", "ZeroDivisionError: division by zero"),
+        ("raises_system_exit", "SystemExit: gave up"),
+    ],
+)
+def test_a_hook_that_raises_fails_with_a_plugin_error_naming_plugin_hook_and_error(
+    tmp_path: object, sample: str, error: str
+) -> None:
+    registry = Registry.discover(
+        points(bad=f"plugin_samples:{sample}", binance=BINANCE), blocked=frozenset()
+    )
+    policy = mc.load_policy(_variant(tmp_path, 'plugins = ["binance", "bad"]'), registry=registry)
+    with pytest.raises(mc.PluginError) as info:
+        policy.liquidation_fee("BTCUSDT", 1, 1)
+    assert str(info.value) == f"plugin 'bad': margincall_liquidation_fee raised {error}"
+    assert info.value.__cause__ is getattr(plugin_samples, sample).error
+
+
+def test_margincall_errors_and_keyboard_interrupts_from_a_hook_pass_unchanged(
+    tmp_path: object,
+) -> None:
+    """margincall's own errors already say what was wrong; Ctrl-C is the user's."""
+    registry = Registry.discover(
+        points(
+            strict="plugin_samples:raises_input_error",
+            ctrl_c="plugin_samples:raises_keyboard_interrupt",
+            binance=BINANCE,
+        ),
+        blocked=frozenset(),
+    )
+    strict = mc.load_policy(
+        _variant(tmp_path, 'plugins = ["binance", "strict"]'), registry=registry
+    )
+    with pytest.raises(mc.InvalidInputError) as info:
+        strict.liquidation_fee("BTCUSDT", 1, 1)
+    assert info.value is plugin_samples.raises_input_error.error
+    ctrl_c = mc.load_policy(
+        _variant(tmp_path, 'plugins = ["binance", "ctrl_c"]'), registry=registry
+    )
+    with pytest.raises(KeyboardInterrupt):
+        ctrl_c.liquidation_fee("BTCUSDT", 1, 1)
+
+
+def test_a_keyboard_interrupt_at_import_is_not_swallowed(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sys.exit and other BaseExceptions at import are a plugin's failure
+    (tests/test_broken_plugins.py); the user's Ctrl-C during discovery still stops it."""
+    from pathlib import Path
+
+    folder = Path(str(tmp_path))
+    (folder / "margincall_test_interrupted.py").write_text("raise KeyboardInterrupt\n")
+    monkeypatch.syspath_prepend(str(folder))
+    with pytest.raises(KeyboardInterrupt):
+        Registry.discover(points(ctrl_c="margincall_test_interrupted"), blocked=frozenset())
+
+
+def test_a_built_in_plugin_keeps_its_name_whatever_the_entry_point_order() -> None:
+    taken = [EntryPoint("binance", "plugin_samples:flat", GROUP), *points(binance=BINANCE)]
+    registry = Registry.discover(taken, blocked=frozenset())
+    assert registry.info["binance"].module == BINANCE
+    assert registry.failures == {
+        "binance (plugin_samples:flat)": "the name is already taken by margincall_plugins.binance; "
+        "plugin_samples:flat (unknown distribution) was not loaded"
+    }
+    assert mc.load_policy("binance-usdm", registry=registry).plugins[-1] == "binance"
+
+
+@pytest.mark.parametrize("name", ["aaa", "zzz"])
+def test_a_plugin_cannot_replace_a_built_in_policy(name: str) -> None:
+    """The built-in binance-usdm wins whether the other plugin's name sorts before or after."""
+    registry = Registry.discover(
+        points(**{name: "plugin_samples:shadows_binance"}, binance=BINANCE), blocked=frozenset()
+    )
+    assert registry.policies["binance-usdm"].plugin == "binance"
+    assert registry.failures == {
+        f"{name}:binance-usdm.toml": f"plugin {name!r} ships binance-usdm.toml, the name of a "
+        "built-in policy of plugin 'binance'; the built-in one is kept and this copy ignored"
+    }
+    assert mc.load_policy("binance-usdm", registry=registry).venue == "Binance"

@@ -5,45 +5,18 @@ on their path, exactly as they would see a contributor's installed package."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-SAMPLE = Path(__file__).parent / "sample_plugin"
+from installed import HERE, pip_install, run
+
+SAMPLE = HERE / "sample_plugin"
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--target",
-            str(target),
-            str(SAMPLE),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return target
-
-
-def _run(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    # run from the install folder: Hypothesis and pytest keep their files there, not in the
-    # source tree
-    env = {**os.environ, "PYTHONPATH": str(site), "HYPOTHESIS_STORAGE_DIRECTORY": str(site)}
-    env.pop("MARGINCALL_BLOCK_PLUGINS", None)
-    return subprocess.run(
-        [sys.executable, *args], env=env, capture_output=True, text=True, cwd=site, check=False
-    )
+    return pip_install(tmp_path_factory.mktemp("site"), SAMPLE)
 
 
 def test_the_installed_plugin_is_discovered_and_its_policy_loads(site: Path) -> None:
@@ -51,19 +24,19 @@ def test_the_installed_plugin_is_discovered_and_its_policy_loads(site: Path) -> 
         "import margincall as mc; p = mc.load_policy('sample-venue'); "
         "print(p.venue, p.plugins[-1], 'sample-venue' in mc.available_policies())"
     )
-    result = _run(site, "-c", code)
+    result = run(site, "-c", code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "Sample Venue sample True"
 
 
 def test_margincall_verify_checks_it(site: Path) -> None:
-    result = _run(site, "-m", "margincall", "verify", "sample-venue", "--examples", "10")
+    result = run(site, "-m", "margincall", "verify", "sample-venue", "--examples", "10")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "14 of 14 laws hold for sample-venue" in result.stdout
 
 
 def test_its_one_line_pytest_suite_passes(site: Path) -> None:
-    result = _run(
+    result = run(
         site,
         "-m",
         "pytest",

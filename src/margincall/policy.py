@@ -37,12 +37,20 @@ from margincall.decimals import (
     running_in,
     to_decimal,
 )
-from margincall.errors import InvalidInputError, PluginError, PolicyError
+from margincall.errors import InvalidInputError, MargincallError, PluginError, PolicyError
 from margincall.health import Health
 from margincall.market import Market
 from margincall.outcome import Outcome
 from margincall.pricing import Leg, PriceProblem, PriceSolution
-from margincall.registry import BLOCK_ENV, Registry, default_registry, new_manager
+from margincall.registry import (
+    BLOCK_ENV,
+    PASSED_THROUGH,
+    Registry,
+    default_registry,
+    hook_failure,
+    new_manager,
+    plugin_label,
+)
 from margincall.scenario import Scenario
 from margincall.tiers import Tier, tier_index
 from margincall.waterfall import (
@@ -57,9 +65,28 @@ _exact = running_in(CONTEXT)
 """Public methods compute in margincall's own decimal context."""
 
 
-def _resolve(manager: pluggy.PluginManager, name: str) -> Callable[..., Any]:
+def _reorder(function: Callable[..., Any], indices: tuple[int, ...]) -> Callable[..., Any]:
+    """``function`` taking the spec's arguments positionally, passing it those it names."""
+    return lambda *args: function(*(args[i] for i in indices))
+
+
+def _resolve(
+    manager: pluggy.PluginManager,
+    name: str,
+    label: Callable[[str], str] = plugin_label,
+    *,
+    every: bool = False,
+) -> Callable[..., Any]:
     """The hook's implementations as one plain callable taking the spec's arguments
-    positionally, calling them in pluggy's order until one returns non-None."""
+    positionally, calling them in pluggy's order until one returns non-None (with ``every``,
+    calling them all and returning the list of their non-None results, each an iterable
+    read here).
+
+    This is the one place margincall calls a policy's hook implementations. An implementation
+    that raises anything but margincall's own errors (``MargincallError``, which say what was
+    wrong already) or :data:`~margincall.registry.PASSED_THROUGH` raises :class:`PluginError`
+    instead, naming the plugin (``label(plugin name)``), the hook and the original error,
+    chained to it; ``SystemExit`` included, so a plugin cannot end the process."""
     caller = getattr(manager.hook, name)
     impls = caller.get_hookimpls()
     wrappers = [i.plugin_name for i in impls if i.hookwrapper or i.wrapper]
@@ -69,25 +96,37 @@ def _resolve(manager: pluggy.PluginManager, name: str) -> Callable[..., Any]:
             f"offending plugins: {', '.join(wrappers)}"
         )
     argnames = caller.spec.argnames
-    functions = []
+    functions: list[tuple[str, Callable[..., Any]]] = []
     for impl in reversed(impls):
         indices = [argnames.index(arg) for arg in impl.argnames]
         function = impl.function
-        if indices == list(range(len(argnames))):
-            functions.append(function)
-        else:
-            functions.append(
-                lambda *args, _f=function, _i=tuple(indices): _f(*(args[i] for i in _i))
-            )
+        if indices != list(range(len(argnames))):
+            function = _reorder(function, tuple(indices))
+        functions.append((impl.plugin_name, function))
 
-    def first_result(*args: Any) -> Any:
-        for function in functions:
-            result = function(*args)
-            if result is not None:
-                return result
+    def call(*args: Any) -> Any:
+        plugin = ""
+        try:
+            if every:
+                results = []
+                for plugin, function in functions:  # noqa: B007 (named in the error)
+                    result = function(*args)
+                    if result is not None:
+                        results.append(result if isinstance(result, str) else list(result))
+                return results
+            for plugin, function in functions:  # noqa: B007 (named in the error)
+                result = function(*args)
+                if result is not None:
+                    return result
+        except MargincallError:
+            raise
+        except PASSED_THROUGH:
+            raise
+        except BaseException as error:  # a broken plugin fails its policy, not the process
+            raise PluginError(hook_failure(label(plugin), name, error)) from error
         raise PluginError(f"no plugin returned a result for {name}")
 
-    return first_result
+    return call
 
 
 @attrs.frozen
@@ -134,7 +173,14 @@ class PositionRisk:
 class Policy:
     """A venue's liquidation policy. Build one with :func:`margincall.load_policy`."""
 
-    def __init__(self, spec: PolicySpec, manager: pluggy.PluginManager, origin: str) -> None:
+    def __init__(
+        self,
+        spec: PolicySpec,
+        manager: pluggy.PluginManager,
+        origin: str,
+        *,
+        registry: Registry | None = None,
+    ) -> None:
         self.spec = spec
         self.origin = origin
         with exact():  # the maintenance-amount recursion must not round at the caller's precision
@@ -144,7 +190,8 @@ class Policy:
         )
         self._manager = manager
         self._at_entry = spec.margin.maintenance_value == "entry"
-        hook = functools.partial(_resolve, manager)
+        label = registry.label if registry is not None else plugin_label
+        hook = functools.partial(_resolve, manager, label=label)
         self._maintenance_tiers = hook("margincall_maintenance_tiers")
         self._initial_margin = hook("margincall_initial_margin")
         self._is_liquidatable = hook("margincall_is_liquidatable")
@@ -738,11 +785,17 @@ def load_policy(reference: str | Path, *, registry: Registry | None = None) -> P
     if not is_path and spec.name != ref:
         raise PolicyError(f"{origin}: name: {spec.name!r} must match the file name {ref!r}")
     manager = _manager_for(spec, origin, registry)
+    check = _resolve(
+        manager,
+        "margincall_check_config",
+        lambda plugin: f"{origin}: {registry.label(plugin)}",
+        every=True,
+    )
     problems = [
         f"{origin}: {problem}"
-        for found in manager.hook.margincall_check_config(config=spec)
-        for problem in ([found] if isinstance(found, str) else found)
+        for listed in check(spec)
+        for problem in ([listed] if isinstance(listed, str) else listed)
     ]
     if problems:
         raise PolicyError(problems)
-    return Policy(spec, manager, origin)
+    return Policy(spec, manager, origin, registry=registry)

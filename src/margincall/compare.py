@@ -18,7 +18,6 @@ from typing import Any, Literal
 import attrs
 
 from margincall import display
-from margincall import ledger as lg
 from margincall.decimals import ZERO, exact, exact_sums
 from margincall.errors import InvalidInputError, MargincallError, PluginError, PolicyError
 from margincall.outcome import LossBreakdown, Outcome
@@ -372,14 +371,6 @@ def _summarise(policy: Policy, scenario: Scenario, outcome: Outcome) -> tuple[Su
                     debt=outcome.debt(key),
                 )
             )
-        start = next(
-            (
-                e.amount
-                for e in outcome.ledger.events
-                if e.step == -1 and e.destination == lg.INSURANCE_FUND
-            ),
-            ZERO,
-        )
         summary = Summary(
             policy=policy.name,
             venue=policy.venue,
@@ -388,7 +379,7 @@ def _summarise(policy: Policy, scenario: Scenario, outcome: Outcome) -> tuple[Su
             accounts_liquidated=sum(1 for r in rows if r.liquidated),
             liquidated_notional=sum((r.liquidated_notional for r in rows), ZERO),
             fees=sum((r.fees_paid for r in rows), ZERO),
-            insurance_fund_change=outcome.insurance_fund - start,
+            insurance_fund_change=outcome.insurance_fund - outcome.fund_opening,
             fund_holdings_value=outcome.fund_holdings_value,
             adl_notional=sum(adl, ZERO),
             clawback=sum((r.clawback_paid for r in rows), ZERO),

@@ -153,6 +153,16 @@ class Outcome:
     """The settlement currency the money is in (several joined by "/")."""
 
     @property
+    def fund_opening(self) -> Decimal:
+        """The insurance fund's opening balance."""
+        return self._received_by(lg.INSURANCE_FUND, ("opening balance",))
+
+    @property
+    def fund_income(self) -> Decimal:
+        """What the insurance fund received in liquidation fees."""
+        return self._received_by(lg.INSURANCE_FUND, (lg.LIQUIDATION_FEE,))
+
+    @property
     @_exact
     def fund_holdings_value(self) -> Decimal:
         """The unrealised PnL of what the fund still holds, at the last marks (a loss < 0)."""
@@ -372,8 +382,7 @@ class Outcome:
     def _explain_fund(self) -> str:
         """The insurance fund's story (``explain("insurance-fund")``)."""
         path = self.fund_path
-        opening = self._received_by(lg.INSURANCE_FUND, ("opening balance",))
-        income = self._received_by(lg.INSURANCE_FUND, (lg.LIQUIDATION_FEE,))
+        opening, income = self.fund_opening, self.fund_income
         who = self.who_pays()
         lines = [
             f"The insurance fund started with {amount(opening)} and ends with "

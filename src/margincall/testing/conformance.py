@@ -583,23 +583,8 @@ def who_pays_adds_up(policy: Policy, scenario: Scenario) -> None:
         parts = (w.fund_cash, w.fund_holdings, w.adl, w.clawback, w.traders, w.venue)
         total = sum(parts, w.unallocated)
         _require(total == w.total, f"the parts of who pays sum to {total}, not {w.total}")
-        opening = sum(
-            (
-                e.amount
-                for e in outcome.ledger.events
-                if e.step == -1 and e.destination == lg.INSURANCE_FUND
-            ),
-            ZERO,
-        )
-        fees = sum(
-            (
-                e.amount
-                for e in outcome.ledger.events
-                if e.destination == lg.INSURANCE_FUND and e.reason == lg.LIQUIDATION_FEE
-            ),
-            ZERO,
-        )
-        change = outcome.insurance_fund - opening
+        fees = outcome.fund_income
+        change = outcome.insurance_fund - outcome.fund_opening
         _require(
             change == fees - w.fund_cash,
             f"the fund's cash changed by {change}, not its fees {fees} less what it paid for "

@@ -5,11 +5,13 @@ from __future__ import annotations
 import importlib.metadata
 import json
 from decimal import Decimal, localcontext
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
 
 import margincall as mc
+from margincall.account_file import load_account
 from margincall.cli import main
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "account.toml"
@@ -49,6 +51,35 @@ def test_risk_json_is_exact(capsys: pytest.CaptureFixture[str]) -> None:
     assert Decimal(btc["bankruptcy_price"]) == 54000
     assert Decimal(btc["maintenance_margin"]) == 118
     assert btc["tier"] == 1 and btc["liquidatable"] is False
+
+
+def test_risk_example_prints_a_loadable_account(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``margincall risk --example > account.toml``, then ``margincall risk`` on it: the
+    repository's examples/account.toml, needing neither --policy nor an account argument."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["risk", "--example"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out == EXAMPLE.read_text(encoding="utf-8")
+    written = tmp_path / "account.toml"
+    written.write_text(out, encoding="utf-8")
+    loaded = load_account(written)
+    assert loaded.account.balance == Decimal("10000")
+    assert [p.symbol for p in loaded.account.positions] == ["BTCUSDT", "ETHUSDT"]
+    assert main(["risk", "--policy", "binance-usdm", str(written), "--json"]) == 0
+
+
+@pytest.mark.skipif(
+    Path(mc.__file__).parents[1] == EXAMPLE.parents[1] / "src",
+    reason="margincall runs from the source tree (an editable install), not a built wheel",
+)
+def test_the_installed_package_ships_the_example_account() -> None:
+    """tox installs the built wheel: the example is in it, the same text as the repository's."""
+    shipped = files("margincall") / "examples" / "account.toml"
+    assert shipped.is_file(), "the wheel lacks margincall/examples/account.toml"
+    assert shipped.read_text(encoding="utf-8") == EXAMPLE.read_text(encoding="utf-8")
 
 
 def test_risk_table(capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,10 +18,11 @@ import json
 from decimal import Decimal, localcontext
 from pathlib import Path
 
+import attrs
 import pytest
 
 import margincall as mc
-from margincall.compare import compare
+from margincall.compare import Row, compare
 from margincall.scenario import bundled_scenarios, load_scenario
 
 D = Decimal
@@ -111,6 +112,18 @@ def test_a_failing_policy_is_reported_and_the_others_still_compare(
 def test_to_pandas_says_what_is_missing(owe_money: mc.Scenario) -> None:
     with pytest.raises(mc.MargincallError, match="pip install pandas"):
         compare(owe_money, ["binance-usdm"]).to_pandas()
+
+
+def test_to_pandas_has_one_row_per_account_exact() -> None:
+    """With pandas installed (the ``pandas`` extra; the ``lowest`` tox environment installs
+    its floor): one row per policy and account, every column of Row, the money still exact."""
+    pytest.importorskip("pandas")
+    comparison = compare(load_scenario("owe-money"), ["binance-usdm", "binance-usdm-chasing"])
+    frame = comparison.to_pandas()
+    assert list(frame.columns) == [f.name for f in attrs.fields(Row)]
+    assert frame.to_dict("records") == [attrs.asdict(r) for r in comparison.rows]
+    assert len(frame) == len(comparison.rows) >= 2
+    assert all(isinstance(v, Decimal) for v in frame["final_balance"])
 
 
 def test_the_crash_shows_who_pays_under_each_waterfall() -> None:

@@ -22,6 +22,7 @@ Numbers are read as exact Decimals. Errors name the file and the key.
 from __future__ import annotations
 
 from decimal import Decimal
+from importlib.resources import files
 from pathlib import Path
 
 import attrs
@@ -74,3 +75,13 @@ def load_account(path: str | Path) -> AccountFile:
     except InvalidInputError as error:
         raise InvalidInputError(f"{origin}: {error}") from None
     return AccountFile(account, dict(spec.marks))
+
+
+def example_account() -> str:
+    """The text of the repository's ``examples/account.toml``, which the wheel ships as
+    ``margincall/examples/account.toml`` (``margincall risk --example`` prints it)."""
+    shipped = files("margincall") / "examples" / "account.toml"
+    if shipped.is_file():
+        return shipped.read_text(encoding="utf-8")
+    # a source checkout (an editable install), where the package has no copy
+    return (Path(__file__).parents[2] / "examples" / "account.toml").read_text(encoding="utf-8")

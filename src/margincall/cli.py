@@ -29,7 +29,7 @@ from typing import Any
 import attrs
 
 from margincall import __version__, display
-from margincall.account_file import load_account
+from margincall.account_file import example_account, load_account
 from margincall.compare import compare
 from margincall.decimals import ZERO
 from margincall.errors import InvalidInputError, MargincallError
@@ -294,6 +294,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+class _PrintExample(argparse.Action):
+    """``risk --example``: print the example account (margincall risk --example > a.toml)."""
+
+    def __init__(self, option_strings: list[str], dest: str, help: str) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(example_account(), end="")
+        parser.exit()
+
+
 TABLE_ACCOUNTS = 20
 """Above this many accounts, tables show the per-policy summary only (unless --accounts)."""
 
@@ -312,6 +323,9 @@ def parser() -> argparse.ArgumentParser:
     risk.add_argument("--policy", required=True, help="policy name or path to a policy TOML file")
     risk.add_argument("account", help="account TOML file (balance, positions, marks)")
     risk.add_argument("--json", action="store_true", help="exact machine-readable output")
+    risk.add_argument(
+        "--example", action=_PrintExample, help="print an example account file and exit"
+    )
     risk.set_defaults(run=cmd_risk)
     simulate = commands.add_parser("simulate", help="play one policy over a scenario")
     simulate.add_argument("scenario", help="bundled scenario name or scenario TOML file")

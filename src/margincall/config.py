@@ -17,12 +17,12 @@ import stat
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
+from types import GenericAlias
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
-from cattrs.cols import homogenous_tuple_structure_factory, is_mapping, mapping_structure_factory
-from cattrs.preconf.tomllib import make_converter
+from cattrs.cols import is_mapping, list_structure_factory, mapping_structure_factory
 
 from margincall._compat import tomllib
 from margincall.decimals import ONE, ZERO, exact, to_decimal
@@ -212,6 +212,20 @@ def _is_homogeneous_tuple(type_: object) -> bool:
     return get_origin(type_) is tuple and len(args) == 2 and args[1] is Ellipsis
 
 
+def _tuple_structure_factory(
+    type_: Any, converter: cattrs.Converter
+) -> Callable[[Any, Any], tuple[Any, ...]]:
+    """``tuple[X, ...]`` from an array, through cattrs' list hook, so that every bad element
+    is reported with its index (cattrs.cols gained a tuple factory only in cattrs 25)."""
+    list_type: Any = GenericAlias(list, get_args(type_)[:1])  # list[X]
+    as_list = list_structure_factory(list_type, converter)
+
+    def structure(value: Any, _: Any) -> tuple[Any, ...]:
+        return tuple(as_list(value, list))
+
+    return structure
+
+
 def _only(
     required: type, expected: str, factory: Callable[[Any, cattrs.Converter], Any]
 ) -> Callable[[Any, cattrs.Converter], Callable[[Any, Any], Any]]:
@@ -232,13 +246,15 @@ def _only(
 
 
 def _converter() -> cattrs.Converter:
-    converter = make_converter(forbid_extra_keys=True)
+    # A plain Converter, not cattrs.preconf.tomllib's (new in cattrs 26.1): every hook this
+    # reading needs is registered here, and TOML dates are read only as strings (_strict_str).
+    converter = cattrs.Converter(forbid_extra_keys=True)
     converter.register_structure_hook(Decimal, _strict_decimal)
     converter.register_structure_hook(int, _strict_int)
     converter.register_structure_hook(str, _strict_str)
     converter.register_structure_hook_func(lambda t: t == Parameter, _parameter)
     converter.register_structure_hook_factory(
-        _is_homogeneous_tuple, _only(list, "an array", homogenous_tuple_structure_factory)
+        _is_homogeneous_tuple, _only(list, "an array", _tuple_structure_factory)
     )
     converter.register_structure_hook_factory(
         is_mapping, _only(dict, "a table", mapping_structure_factory)

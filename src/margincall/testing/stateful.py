@@ -136,7 +136,7 @@ def run_clearing_machine(
 ) -> None:
     """Run :func:`clearing_machine` on ``policy``; raises on the first broken law, with
     Hypothesis's shrunk sequence of events."""
-    run_state_machine_as_test(
+    run_state_machine_as_test(  # type: ignore[no-untyped-call, unused-ignore]  # untyped in some Hypothesis
         clearing_machine(policy),
         settings=settings(
             max_examples=max_examples,

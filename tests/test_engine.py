@@ -556,3 +556,48 @@ def test_a_cross_pool_drained_by_an_isolated_deficit_is_liquidated_in_the_same_s
     ]
     assert outcome.debt("a0") == D("0.1399995")
     assert outcome.equity["a0"] == 0 and outcome.balance("a0") == 0
+
+
+def test_a_winner_deleveraged_below_the_mark_is_checked_again_in_the_same_step(
+    binance: mc.Policy,
+) -> None:
+    """binance-usdm, ADL at the bankruptcy price (found by the stateful conformance test on
+    dydx-v4). "a" (checked first) holds 1,000 of cash, a cross long 1 BTC @ 60,000 and a cross
+    long 10 ETH @ 3,000. "b" is short 1 BTC @ 60,000 at 10x isolated (margin 6,000, bankrupt
+    at 66,000). BTC gaps to 70,000 and ETH falls to 2,000, with no book and an empty fund.
+    a's equity is 1,000 + 10,000 − 10,000 = 1,000, above its maintenance margin (BTC:
+    70,000 × 0.5 % − 50 = 300, ETH: 20,000 × 0.4 % = 80), so a is not liquidated; then b is
+    taken over at 66,000 and ADL closes a's BTC there: a realises 6,000, not the 10,000 at the
+    mark, and its cash 7,000 against the ETH's −10,000 leaves equity −3,000. a is checked
+    again at the same marks: its ETH is taken over at its bankruptcy price 3,000 − 7,000 / 10
+    = 2,300 and held by the fund, and a ends at 0, not under water."""
+    scenario = mc.Scenario(
+        {
+            "a": mc.Account(
+                1000,
+                [
+                    mc.Position("BTCUSDT", "long", 1, 60000),
+                    mc.Position("ETHUSDT", "long", 10, 3000),
+                ],
+            ),
+            "b": mc.Account(
+                0, [mc.Position("BTCUSDT", "short", 1, 60000, "isolated", leverage=10)]
+            ),
+        },
+        [
+            mc.Step("open", {"BTCUSDT": D(60000), "ETHUSDT": D(3000)}),
+            mc.Step("gap", {"BTCUSDT": D(70000), "ETHUSDT": D(2000)}),
+        ],
+        mc.NoLiquidity(),
+        insurance_fund=0,
+    )
+    outcome = binance.simulate(scenario)
+    assert [(a.account, a.size, a.price, a.cost) for a in outcome.adl] == [
+        ("a", D(1), D(66000), D(4000))
+    ]
+    assert [(x.account, x.symbol, x.size, x.price, x.kind) for x in outcome.liquidations] == [
+        ("b", "BTCUSDT", D(1), D(66000), "takeover"),
+        ("a", "ETHUSDT", D(10), D(2300), "takeover"),
+    ]
+    assert outcome.equity["a"] == 0 and outcome.balance("a") == 0
+    assert outcome.fund_holdings == {"ETHUSDT long": D(10)}

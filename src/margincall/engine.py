@@ -107,6 +107,10 @@ class _Simulation:
             (self.day, self.ledger.balance(lg.INSURANCE_FUND))
         ]
         self.consumed: dict[tuple[str, OrderSide], Decimal] = {}
+        self.weakened: set[str] = set()
+        """Accounts whose equity fell, in this step, by another's liquidation (deleveraged
+        below the mark, a clawback, a deficit paid from the wallet): their pools are checked
+        again at the same marks, so none ends a step under water unliquidated."""
         self._marks: dict[str, Decimal] = {}
         self.market_position: dict[str, Decimal] = {}  # net long, per symbol
         for opens in self.positions.values():  # the market holds the other side of every
@@ -568,6 +572,7 @@ class _Simulation:
                 )
             )
             self._close(step, other, o, fill.size, fill.price, "auto-deleveraged")
+            self.weakened.add(other)
             if adl.fee != "none":
                 fee = self.policy.trading_fee(
                     symbol, fill.size, fill.price, maker=adl.fee == "maker"
@@ -616,6 +621,8 @@ class _Simulation:
                 cash = lg.account(key)
                 own = ZERO if wallet == cash else min(deficit, max(ZERO, self.ledger.balance(cash)))
                 self.ledger.transfer(step, cash, wallet, own, lg.OWN_CASH_COVERS)
+                if own > 0:
+                    self.weakened.add(key)
                 self.ledger.transfer(step, lg.debt(key), wallet, deficit - own, lg.LEFT_AS_DEBT)
                 paid = deficit
             elif stage == "venue":
@@ -653,6 +660,7 @@ class _Simulation:
             for source in wallets:  # the profit is cash now: cross wallet first, then margins
                 take = min(left, max(ZERO, self.ledger.balance(source)))
                 self.ledger.transfer(step, source, wallet, take, lg.CLAWBACK)
+                self.weakened.add(other)
                 left -= take
                 paid += take
         return paid
@@ -695,16 +703,15 @@ class _Simulation:
             for key, moved in step.transfers.items():
                 self._transfer(index, key, moved)
             self._offload_holdings(index)
-            for key in self.scenario.accounts:
-                self._liquidate(index, key, None)
-                cash = self.ledger.balance(lg.account(key))
-                for o in list(self.positions[key]):
-                    if o.mode == "isolated" and o in self.positions[key]:
-                        self._liquidate(index, key, (o.symbol, o.side))
-                if self.ledger.balance(lg.account(key)) < cash:
-                    # an isolated deficit paid from the wallet (chasing) can leave the cross
-                    # pool under water: it is checked again at the same marks
+            pending: tuple[str, ...] = tuple(self.scenario.accounts)
+            while pending:  # until no account was weakened after its pools were checked
+                self.weakened = set()
+                for key in pending:
                     self._liquidate(index, key, None)
+                    for o in list(self.positions[key]):
+                        if o.mode == "isolated" and o in self.positions[key]:
+                            self._liquidate(index, key, (o.symbol, o.side))
+                pending = tuple(k for k in self.scenario.accounts if k in self.weakened)
             self._check_open_interest(index)
             self.fund_path.append(self.ledger.balance(lg.INSURANCE_FUND))
             self.fund_history.append((today, self.fund_path[-1]))

@@ -46,7 +46,8 @@ def test_simulate_text_and_json(
     out, err = capsys.readouterr()
     if reason is not None:
         assert status == 1 and out == ""
-        assert err.count("\n") == 1 and err.startswith("margincall: ") and reason in err
+        assert err.count("\n") == 1 and reason in err
+        assert err.startswith(f"margincall: {policy} cannot play {scenario}: ")
         return
     assert status == 0, err
     assert err == ""

@@ -183,7 +183,10 @@ def _risk_dict(row: PositionRisk) -> dict[str, Any]:
 def cmd_simulate(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     scenario = load_scenario(args.scenario)
-    outcome = policy.simulate(scenario)
+    try:
+        outcome = policy.simulate(scenario)
+    except InvalidInputError as error:  # a symbol or contract the policy does not have
+        raise InvalidInputError(f"{policy.name} cannot play {scenario.name}: {error}") from None
     if args.json:
         _dump(
             {

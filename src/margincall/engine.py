@@ -726,9 +726,6 @@ class _Simulation:
                 k: tuple((o.symbol, o.side, self._in_units(o.symbol, o.size)) for o in v)
                 for k, v in self.positions.items()
             },
-            fund_holdings={
-                f"{s} {side}": self._in_units(s, h.size) for (s, side), h in self.holdings.items()
-            },
             fund_positions=tuple(
                 FundPosition(
                     s,

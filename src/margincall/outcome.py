@@ -139,7 +139,6 @@ class Outcome:
     adl: tuple[AdlRecord, ...]
     fund_path: tuple[Decimal, ...]
     open_positions: Mapping[str, tuple[tuple[str, Side, Decimal], ...]]
-    fund_holdings: Mapping[str, Decimal]
     accounts: tuple[str, ...]
     notices: tuple[Notice, ...] = ()
     equity: Mapping[str, Decimal] = attrs.field(factory=dict)
@@ -151,6 +150,11 @@ class Outcome:
     """The last step's marks."""
     currency: str = ""
     """The settlement currency the money is in (several joined by "/")."""
+
+    @property
+    def fund_holdings(self) -> dict[str, Decimal]:
+        """The fund's held sizes by ``"SYMBOL side"`` (:attr:`fund_positions`, in short)."""
+        return {f"{p.symbol} {p.side}": p.size for p in self.fund_positions}
 
     @property
     def fund_opening(self) -> Decimal:

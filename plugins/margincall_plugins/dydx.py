@@ -43,6 +43,7 @@ from margincall._compat import Traversable
 from margincall.config import PolicySpec
 from margincall.decimals import ONE, ZERO
 from margincall.health import Health
+from margincall.hookspecs import fills_from_the_top
 from margincall.mechanisms import adl as default_adl
 from margincall.mechanisms.procedure import largest_requirement, takeover
 from margincall.pricing import PriceProblem, PriceSolution, solve
@@ -231,6 +232,7 @@ def margincall_adl_score(candidate: AdlCandidate) -> Decimal:
 
 
 @hookimpl
+@fills_from_the_top  # the first ``limit`` of the ranking, filled from the top
 def margincall_adl_allocate(
     config: PolicySpec, ranked: tuple[AdlCandidate, ...], size: Decimal, price: Decimal
 ) -> tuple[AdlFill, ...]:

@@ -13,7 +13,7 @@ from margincall.account import Account, MarginMode, Position, PositionMode, Side
 from margincall.config import PolicySpec, Source
 from margincall.errors import InvalidInputError, MargincallError, PluginError, PolicyError
 from margincall.health import Health
-from margincall.hookspecs import hookimpl
+from margincall.hookspecs import fills_from_the_top, hookimpl
 from margincall.liquidity import DepthLadder, Level, MarkFill, NoLiquidity
 from margincall.market import Market
 from margincall.policy import Policy, PositionRisk, available_policies, load_policy
@@ -47,6 +47,7 @@ __all__ = [
     "Tier",
     "__version__",
     "available_policies",
+    "fills_from_the_top",
     "hookimpl",
     "load_policy",
     "load_scenario",

@@ -50,6 +50,22 @@ LEFT_AS_DEBT = "deficit left as a debt"
 VENUE_ABSORBS = "venue absorbs the deficit"
 CLAWBACK = "clawback"
 UNALLOCATED = "unallocated deficit, paid by the venue"
+OPENING_BALANCE = "opening balance"
+REALISED_AT_BANKRUPTCY = "taken over at the bankruptcy price"
+AUTO_DELEVERAGED = "auto-deleveraged"
+SETTLED_AT_MARK = "settled at the mark"
+MARGIN_RELEASED = "isolated margin released"
+DEBT_REPAID = "debt repaid from the wallet"
+DEBT_INTEREST = "interest on the debt"
+DEPOSIT = "deposit"
+WITHDRAWAL = "withdrawal"
+LIQUIDATION_CLOSED_AT_MARK = "liquidation closed at the mark"
+LIQUIDATION_MARKET_FILL = "liquidation market fill"
+
+
+def liquidation_fill(order_type: str) -> str:
+    """The reason of a liquidation order's fill: ``"liquidation ioc fill"``, ..."""
+    return f"liquidation {order_type} fill"
 
 
 def account(key: str) -> str:
@@ -67,6 +83,16 @@ def isolated_margin(key: str, symbol: str, side: str) -> str:
 def belongs_to(key: str, participant: str) -> bool:
     """Whether ``participant`` is one of account ``key``'s wallets (cross or isolated)."""
     return participant == account(key) or participant.startswith(f"margin:{key}:")
+
+
+def owner(participant: str) -> str | None:
+    """The account whose wallet (cross or isolated) ``participant`` is; None for the others
+    (debts included: a debt is not equity)."""
+    if participant.startswith("account:"):
+        return participant[len("account:") :]
+    if participant.startswith("margin:"):
+        return participant[len("margin:") :].rsplit(":", 2)[0]
+    return None
 
 
 @attrs.frozen
@@ -89,6 +115,14 @@ class Ledger:
 
     events: list[Event] = attrs.Factory(list)
     _balances: defaultdict[str, Decimal] = attrs.Factory(lambda: defaultdict(Decimal))
+    _owners: dict[str, str | None] = attrs.field(factory=dict, eq=False, repr=False)
+    _wallets: defaultdict[str, list[str]] = attrs.field(
+        factory=lambda: defaultdict(list), eq=False, repr=False
+    )
+    _debtors: dict[str, None] = attrs.field(factory=dict, eq=False, repr=False)
+    touched: set[str] = attrs.field(factory=set, eq=False, repr=False)
+    """Accounts a transfer moved money into or out of since the engine last read this set:
+    their pools' health may have changed."""
 
     OPENING = "opening"
 
@@ -99,9 +133,9 @@ class Ledger:
         ledger = cls()
         for name, amount in balances.items():
             if amount > 0:
-                ledger.transfer(-1, cls.OPENING, name, amount, "opening balance")
+                ledger.transfer(-1, cls.OPENING, name, amount, OPENING_BALANCE)
             elif amount < 0:
-                ledger.transfer(-1, name, cls.OPENING, -amount, "opening balance")
+                ledger.transfer(-1, name, cls.OPENING, -amount, OPENING_BALANCE)
         return ledger
 
     def transfer(
@@ -126,6 +160,16 @@ class Ledger:
         with exact_sums():
             self._balances[source] -= amount
             self._balances[destination] += amount
+        for name in (source, destination):
+            key = self._owners.get(name, name)
+            if key is name:  # a participant not seen before: index it by its owner
+                key = self._owners[name] = owner(name)
+                if key is not None:
+                    self._wallets[key].append(name)
+                elif name.startswith("debt:"):
+                    self._debtors[name[len("debt:") :]] = None
+            if key is not None:
+                self.touched.add(key)
         self.events.append(Event(step, source, destination, amount, reason, symbol))
 
     def settle(
@@ -139,6 +183,15 @@ class Ledger:
 
     def balance(self, name: str) -> Decimal:
         return self._balances.get(name, ZERO)
+
+    def wallets(self, key: str) -> tuple[str, ...]:
+        """Every wallet of account ``key`` that ever held money (cross and isolated), in the
+        order they first did: O(1) to find, so an account's equity costs O(its wallets)."""
+        return tuple(self._wallets.get(key, ()))
+
+    def debtors(self) -> tuple[str, ...]:
+        """Every account that ever had a debt (``debt:<id>``), in the order it first did."""
+        return tuple(self._debtors)
 
     def balances(self) -> dict[str, Decimal]:
         """Every participant's balance, the opening source excluded."""

@@ -41,7 +41,7 @@ from margincall.errors import InvalidInputError, MargincallError, PluginError, P
 from margincall.health import Health
 from margincall.market import Market
 from margincall.outcome import Outcome
-from margincall.pricing import Leg, PriceProblem, PriceSolution
+from margincall.pricing import Leg, PriceProblem, PriceSolution, safe_interval
 from margincall.registry import (
     BLOCK_ENV,
     PASSED_THROUGH,
@@ -196,6 +196,13 @@ class Policy:
         self._initial_margin = hook("margincall_initial_margin")
         self._is_liquidatable = hook("margincall_is_liquidatable")
         self._liquidation_price = hook("margincall_liquidation_price")
+        self.solves_liquidation_by_default = all(
+            impl.function.__module__ == "margincall.mechanisms.prices"
+            for impl in manager.hook.margincall_liquidation_price.get_hookimpls()
+        )
+        """Whether the liquidation price is the default root of margin balance = maintenance
+        margin (no plugin overrides ``margincall_liquidation_price``): the engine's trigger
+        index may then bound it from the margin equation's local segment."""
         self._bankruptcy_price = hook("margincall_bankruptcy_price")
         self._liquidation_action = hook("margincall_liquidation_action")
         self._trading_fee = hook("margincall_trading_fee")
@@ -204,8 +211,19 @@ class Policy:
         self._adl_trigger = hook("margincall_adl_trigger")
         self._adl_score = hook("margincall_adl_score")
         self._adl_allocate = hook("margincall_adl_allocate")
+        self.adl_fills_from_the_top = all(
+            getattr(impl.function, "margincall_fills_from_the_top", False)
+            for impl in manager.hook.margincall_adl_allocate.get_hookimpls()
+        )
+        """Whether the ADL allocation fills from the top of the ranking (every implementation
+        is marked with :func:`~margincall.hookspecs.fills_from_the_top`)."""
         self._clawback = hook("margincall_clawback")
         self._debt_interest = hook("margincall_debt_interest")
+
+    @property
+    def deficit_stages(self) -> Mapping[str, Any]:
+        """Deficit stages the policy's plugins add, by name (``margincall_deficit_stages``)."""
+        return {}
 
     # --- description ----------------------------------------------------------------------
 
@@ -545,6 +563,14 @@ class Policy:
         return tuple(p for p in account.legs(position.symbol) if not p.isolated)
 
     # --- the liquidation procedure and the waterfall (used by the engine) -----------------
+
+    @_exact
+    def safe_interval(
+        self, account: Account, position: Position, marks: Mapping[str, Decimal]
+    ) -> tuple[Decimal, Decimal | None] | None:
+        """For the engine: :func:`margincall.pricing.safe_interval` of ``position``'s pool,
+        which holds only it (``account`` and ``marks`` as the engine keeps them, unchecked)."""
+        return safe_interval(self._problem(account, position, marks), marks[position.symbol])
 
     @_exact
     def pools(self, account: Account, *, marks: Mapping[str, object]) -> tuple[Pool, ...]:

@@ -156,3 +156,33 @@ def solve(problem: PriceProblem, *, maintenance: bool) -> PriceSolution:
     return PriceSolution(
         price, tuple(tier_index(leg.tiers, leg.exposure * u) for leg in problem.legs)
     )
+
+
+def safe_interval(problem: PriceProblem, mark: Decimal) -> tuple[Decimal, Decimal | None] | None:
+    """The prices of ``problem``'s symbol, around ``mark``, over which its one-leg pool stays
+    above its maintenance margin without leaving the mark's tier: ``(low, high)``, open at
+    both ends (low 0 and high None: unbounded), or None when the pool is at or below its
+    maintenance margin at ``mark``. Between tier edges the margin equation is linear, so
+    this is one segment's coefficients and root: O(log tiers), against O(tiers) for
+    :func:`solve`. The engine's trigger index keeps the pool out of its checks while the
+    mark stays inside."""
+    if len(problem.legs) != 1:
+        raise InvalidInputError("safe_interval: a pool of one leg only")
+    leg = problem.legs[0]
+    inverse = problem.market.inverse
+    u = 1 / mark if inverse else mark
+    index = tier_index(leg.tiers, leg.exposure * u)
+    a, b = _coefficients(problem, [leg.tiers[index]])
+    if a + b * u <= 0:
+        return None
+    lo = ZERO if index == 0 else leg.tiers[index - 1].max_notional / leg.exposure
+    hi = None if index == len(leg.tiers) - 1 else leg.tiers[index].max_notional / leg.exposure
+    if b != 0:
+        root = -a / b
+        if b > 0 and root > lo:
+            lo = root
+        elif b < 0 and (hi is None or root < hi):
+            hi = root
+    if not inverse:
+        return lo, hi
+    return (ZERO if hi is None else 1 / hi), (None if lo == 0 else 1 / lo)

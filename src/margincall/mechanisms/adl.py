@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from margincall.decimals import ZERO
-from margincall.hookspecs import hookimpl
+from margincall.hookspecs import fills_from_the_top, hookimpl
 from margincall.waterfall import AdlCandidate, AdlFill
 
 
@@ -34,6 +34,7 @@ def margincall_adl_score(candidate: AdlCandidate) -> Decimal:
 
 
 @hookimpl
+@fills_from_the_top
 def margincall_adl_allocate(
     ranked: tuple[AdlCandidate, ...], size: Decimal, price: Decimal
 ) -> tuple[AdlFill, ...]:

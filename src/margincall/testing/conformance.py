@@ -539,7 +539,7 @@ def adl_only_from_winners(policy: Policy, scenario: Scenario) -> None:
             f"{taken[key]} taken over",
         )
     for e in outcome.ledger.events:
-        if e.reason == "auto-deleveraged":
+        if e.reason == lg.AUTO_DELEVERAGED:
             gain = e.amount if e.source == lg.MARKET else -e.amount
             _require(gain > 0, f"ADL at step {e.step} realised {gain} for a deleveraged trader")
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import pickle
 from decimal import Decimal
 from pathlib import Path
 
+import attrs
 import pytest
 
 import margincall as mc
 from margincall.liquidity import DepthLadder, Level, MarkFill, NoLiquidity
-from margincall.scenario import Scenario, Step, load_scenario
+from margincall.scenario import Scenario, Step, bundled_scenarios, load_scenario
 
 D = Decimal
 DATA = Path(__file__).parent / "data"
@@ -128,3 +130,95 @@ def test_scenario_from_python() -> None:
         Scenario({}, [{"BTCUSDT": 1}])
     with pytest.raises(mc.InvalidInputError, match="float"):
         Scenario({"a": account}, [{"BTCUSDT": 60000.0}])
+
+
+# --- marks and days carried forward -------------------------------------------------------
+
+
+def _rescanned(scenario: Scenario, index: int) -> tuple[dict[str, Decimal], Decimal]:
+    """The marks and day at ``index`` the slow way: every step up to it, in order."""
+    marks: dict[str, Decimal] = {}
+    day = D(0)
+    for step in scenario.steps[: index + 1]:
+        marks.update(step.marks)
+        day = day if step.day is None else step.day
+    return marks, day
+
+
+def _sparse() -> Scenario:
+    """Marks that change one symbol at a time, steps with no marks, days on some steps."""
+    account = mc.Account(
+        100, [mc.Position("BTCUSDT", "long", 1, 60000), mc.Position("ETHUSDT", "short", 2, 3000)]
+    )
+    return Scenario(
+        {"a": account},
+        [
+            Step("open", {"BTCUSDT": D(60000), "ETHUSDT": D(3000)}),
+            Step("btc", {"BTCUSDT": D(59000)}, D("0.5")),
+            Step("nothing", {}),
+            Step("eth", {"ETHUSDT": D(3100), "SOLUSDT": D(150)}, D(2)),
+            Step("both", {"BTCUSDT": D(58000), "ETHUSDT": D(3050)}),
+        ],
+    )
+
+
+def test_marks_and_days_carry_forward_as_a_rescan_would_find_them() -> None:
+    scenario = _sparse()
+    for index in range(len(scenario.steps)):
+        assert (scenario.marks_at(index), scenario.day_at(index)) == _rescanned(scenario, index)
+    assert scenario.marks_at(2) == {"BTCUSDT": D(59000), "ETHUSDT": D(3000)}
+    assert scenario.marks_at(4) == {"BTCUSDT": D(58000), "ETHUSDT": D(3050), "SOLUSDT": D(150)}
+    assert [scenario.day_at(k) for k in range(5)] == [0, D("0.5"), D("0.5"), 2, 2]
+
+
+def test_marks_at_hands_out_a_copy() -> None:
+    scenario = _sparse()
+    marks = scenario.marks_at(2)
+    marks["BTCUSDT"] = D(1)
+    marks["XRPUSDT"] = D(1)
+    assert scenario.marks_at(2) == {"BTCUSDT": D(59000), "ETHUSDT": D(3000)}
+    assert scenario.marks_at(1) == {"BTCUSDT": D(59000), "ETHUSDT": D(3000)}
+
+
+@pytest.mark.parametrize("index", [-1, 5, 99])
+def test_a_step_index_outside_the_path_is_refused(index: int) -> None:
+    scenario = _sparse()
+    for method in (scenario.marks_at, scenario.day_at):
+        with pytest.raises(
+            mc.InvalidInputError,
+            match=rf"\.{method.__name__}: no step {index}; the steps are 0 to 4",
+        ):
+            method(index)
+
+
+@pytest.mark.parametrize("index", [True, 1.0, "1"])
+def test_a_step_index_is_an_integer(index: object) -> None:
+    with pytest.raises(mc.InvalidInputError, match="expected a step index"):
+        _sparse().marks_at(index)  # type: ignore[arg-type]
+
+
+def test_an_evolved_scenario_carries_its_own_steps_forward() -> None:
+    """attrs.evolve builds through __init__ (the stateful tests grow scenarios so): the new
+    scenario's marks are its steps', not the old one's."""
+    scenario = _sparse()
+    longer = attrs.evolve(scenario, steps=(*scenario.steps, Step("more", {"BTCUSDT": D(1)})))
+    assert longer.marks_at(5)["BTCUSDT"] == 1 and longer.day_at(5) == 2
+    assert longer != scenario and longer.steps[:5] == scenario.steps
+
+
+@pytest.mark.parametrize("name", bundled_scenarios())
+def test_bundled_scenarios_pickle(name: str) -> None:
+    scenario = load_scenario(name)
+    copy = pickle.loads(pickle.dumps(scenario))
+    assert copy == scenario
+    last = len(scenario.steps) - 1
+    assert copy.marks_at(last) == scenario.marks_at(last)
+    assert copy.day_at(last) == scenario.day_at(last)
+
+
+def test_a_scenario_built_in_python_pickles() -> None:
+    scenario = _sparse()
+    copy = pickle.loads(pickle.dumps(scenario))
+    assert copy == scenario
+    for index in range(len(scenario.steps)):
+        assert (copy.marks_at(index), copy.day_at(index)) == _rescanned(scenario, index)

@@ -96,6 +96,12 @@ class Scenario:
     """The contract type each symbol has in the scenario, where it says: a policy whose market
     of that name is of the other type would read its sizes and balances in other units, and
     cannot play it."""
+    _marks: tuple[Mapping[str, Decimal], ...] = attrs.field(
+        init=False, default=(), eq=False, repr=False
+    )
+    """Every known mark at each step, carried forward (computed once, at construction)."""
+    _days: tuple[Decimal, ...] = attrs.field(init=False, default=(), eq=False, repr=False)
+    """The day of each step, carried forward (computed once, at construction)."""
 
     def __init__(
         self,
@@ -124,12 +130,14 @@ class Scenario:
         if not path:
             raise InvalidInputError("scenario steps: at least one step is required")
         day = ZERO
+        days: list[Decimal] = []
         for k, step in enumerate(path):
             if step.day is not None and step.day < day:
                 raise InvalidInputError(
                     f"scenario steps[{k}].day: {step.day} is before the previous step's day {day}"
                 )
             day = day if step.day is None else step.day
+            days.append(day)
             for key in step.transfers:
                 if key not in accounts:
                     raise InvalidInputError(
@@ -164,18 +172,40 @@ class Scenario:
             description,
             types,  # type: ignore[arg-type]
         )
+        # Carried forward once here, so that marks_at and day_at take constant time per call
+        # (an engine asks at every step). A step that changes no mark shares the previous
+        # step's mapping; marks_at hands out copies, so no caller can alter them.
+        carried: list[Mapping[str, Decimal]] = []
+        known: Mapping[str, Decimal] = {}
+        for step in path:
+            if step.marks:
+                known = {**known, **step.marks}
+            carried.append(known)
+        object.__setattr__(self, "_marks", tuple(carried))
+        object.__setattr__(self, "_days", tuple(days))
+
+    def _index(self, index: int, method: str) -> int:
+        """``index`` if it is a step of the path, or InvalidInputError naming ``method``."""
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise InvalidInputError(
+                f"Scenario.{method}: expected a step index (an integer), got {index!r}"
+            )
+        if not 0 <= index < len(self.steps):
+            raise InvalidInputError(
+                f"Scenario.{method}: no step {index}; the steps are 0 to {len(self.steps) - 1}"
+            )
+        return index
 
     def day_at(self, index: int) -> Decimal:
-        """The time of step ``index`` in days since the scenario began."""
-        days = [s.day for s in self.steps[: index + 1] if s.day is not None]
-        return days[-1] if days else ZERO
+        """The time of step ``index`` in days since the scenario began. Constant time: the
+        days are carried forward once, at construction."""
+        return self._days[self._index(index, "day_at")]
 
     def marks_at(self, index: int) -> dict[str, Decimal]:
-        """Every known mark at step ``index`` (changes carried forward from earlier steps)."""
-        marks: dict[str, Decimal] = {}
-        for step in self.steps[: index + 1]:
-            marks.update(step.marks)
-        return marks
+        """Every known mark at step ``index`` (changes carried forward from earlier steps), as
+        a new dict the caller may change. The marks are carried forward once, at construction,
+        so a call costs a copy of one step's marks, whatever the index."""
+        return dict(self._marks[self._index(index, "marks_at")])
 
 
 def _step(step: Step | Mapping[str, object], k: int) -> Step:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
+from typing import Any
 
 from margincall import hookimpl
 from margincall._compat import Traversable
@@ -227,3 +228,48 @@ class ShadowsBinance:
 
 
 shadows_binance = ShadowsBinance()
+
+
+class HalfFromTheVenue:
+    """A deficit stage (invented for tests): the venue pays half of what is left."""
+
+    name = "half-from-the-venue"
+
+    def cover(self, book: Any, deficit: Any) -> Decimal:
+        from margincall import ledger as lg
+
+        half: Decimal = deficit.amount * Decimal("0.5")
+        book.ledger.transfer(deficit.step, lg.VENUE, deficit.wallet, half, "the venue pays half")
+        return half
+
+
+class Greedy:
+    """A deficit stage that claims more than it was asked to cover."""
+
+    name = "greedy"
+
+    def cover(self, book: Any, deficit: Any) -> Decimal:
+        return deficit.amount * 2  # type: ignore[no-any-return]
+
+
+class HalfStage:
+    @hookimpl
+    def margincall_deficit_stages(self) -> Iterable[object]:
+        return [HalfFromTheVenue()]
+
+
+class GreedyStage:
+    @hookimpl
+    def margincall_deficit_stages(self) -> Iterable[object]:
+        return [Greedy()]
+
+
+class NoStage:
+    @hookimpl
+    def margincall_deficit_stages(self) -> Iterable[object]:
+        return ["venue"]
+
+
+half = HalfStage()
+greedy = GreedyStage()
+no_stage = NoStage()

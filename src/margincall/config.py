@@ -29,7 +29,6 @@ from margincall.decimals import ONE, ZERO, exact, to_decimal
 from margincall.errors import InvalidInputError, MargincallError, PluginError, PolicyError
 from margincall.market import ContractType, Market
 from margincall.tiers import Tier, recursive_amounts
-from margincall.waterfall import DeficitStage
 
 SCHEMA_VERSION = 1
 
@@ -99,7 +98,9 @@ class InsuranceFundSpec:
 
 @attrs.frozen
 class DeficitSpec:
-    waterfall: tuple[DeficitStage, ...]
+    waterfall: tuple[str, ...]
+    """Stage names: the built-in ones (:data:`~margincall.waterfall.DEFICIT_STAGES`) or a
+    listed plugin's (checked when the policy loads, once its plugins are known)."""
 
 
 @attrs.frozen

@@ -69,6 +69,15 @@ def margincall_check_config(config: PolicySpec) -> Iterable[str]:
     """
 
 
+@hookspec
+def margincall_deficit_stages() -> Iterable[Any] | None:
+    """Return the deficit stages this plugin adds (all results are collected): objects with a
+    ``name`` (a string) and ``cover(book, deficit) -> Decimal`` (see
+    :class:`margincall.engine.DeficitStage`). A policy that lists the plugin may name them in
+    its ``[deficit] waterfall``; a name may not be a built-in stage's nor another plugin's.
+    """
+
+
 # --- margin requirements ------------------------------------------------------------------
 
 

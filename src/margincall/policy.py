@@ -54,6 +54,7 @@ from margincall.registry import (
 from margincall.scenario import Scenario
 from margincall.tiers import Tier, tier_index
 from margincall.waterfall import (
+    DEFICIT_STAGES,
     AdlCandidate,
     AdlFill,
     LiquidationAction,
@@ -180,8 +181,11 @@ class Policy:
         origin: str,
         *,
         registry: Registry | None = None,
+        deficit_stages: Mapping[str, Any] | None = None,
     ) -> None:
         self.spec = spec
+        self.deficit_stages: Mapping[str, Any] = dict(deficit_stages or {})
+        """Deficit stages the policy's plugins add, by name (``margincall_deficit_stages``)."""
         self.origin = origin
         with exact():  # the maintenance-amount recursion must not round at the caller's precision
             self.markets: Mapping[str, Market] = build_markets(spec)
@@ -219,11 +223,6 @@ class Policy:
         is marked with :func:`~margincall.hookspecs.fills_from_the_top`)."""
         self._clawback = hook("margincall_clawback")
         self._debt_interest = hook("margincall_debt_interest")
-
-    @property
-    def deficit_stages(self) -> Mapping[str, Any]:
-        """Deficit stages the policy's plugins add, by name (``margincall_deficit_stages``)."""
-        return {}
 
     # --- description ----------------------------------------------------------------------
 
@@ -564,20 +563,55 @@ class Policy:
 
     # --- the liquidation procedure and the waterfall (used by the engine) -----------------
 
+    # --- for the engine: accounts and marks it keeps valid itself, unchecked ---------------
+
+    def check_account(self, account: Account) -> None:
+        """The checks every account figure makes first (an Account, one settlement currency
+        across its cross positions), once."""
+        self._check(account)
+
     @_exact
     def safe_interval(
         self, account: Account, position: Position, marks: Mapping[str, Decimal]
     ) -> tuple[Decimal, Decimal | None] | None:
-        """For the engine: :func:`margincall.pricing.safe_interval` of ``position``'s pool,
-        which holds only it (``account`` and ``marks`` as the engine keeps them, unchecked)."""
+        """:func:`margincall.pricing.safe_interval` of ``position``'s pool, which holds only
+        it."""
         return safe_interval(self._problem(account, position, marks), marks[position.symbol])
+
+    @_exact
+    def pool_liquidatable(
+        self, account: Account, position: Position, marks: Mapping[str, Decimal]
+    ) -> bool:
+        """:meth:`is_liquidatable` of ``position``'s pool."""
+        return bool(self._is_liquidatable(self.spec, self._health(account, position, marks)))
+
+    @_exact
+    def pool_health(
+        self, account: Account, position: Position, marks: Mapping[str, Decimal]
+    ) -> Health:
+        """:meth:`health` of ``position``'s pool."""
+        return self._health(account, position, marks)
+
+    @_exact
+    def account_pools(self, account: Account, marks: Mapping[str, Decimal]) -> tuple[Pool, ...]:
+        """:meth:`pools`."""
+        return self._pools(account, marks)
+
+    @_exact
+    def fund_adl_trigger(
+        self, symbol: str, fund_history: tuple[tuple[Decimal, Decimal], ...]
+    ) -> bool:
+        """:meth:`adl_trigger` on a history the engine kept (days in order, balances >= 0)."""
+        return bool(self._adl_trigger(self.spec, self.market(symbol), fund_history))
 
     @_exact
     def pools(self, account: Account, *, marks: Mapping[str, object]) -> tuple[Pool, ...]:
         """The account's margin pools at ``marks``: the cross pool (if it holds positions),
         then each isolated position."""
         self._check(account)
-        checked = self._marks(marks)
+        return self._pools(account, self._marks(marks))
+
+    def _pools(self, account: Account, checked: Mapping[str, Decimal]) -> tuple[Pool, ...]:
         cross = tuple(p for p in account.positions if not p.isolated)
         groups = ([cross] if cross else []) + [[p] for p in account.positions if p.isolated]
         pools = []
@@ -824,4 +858,46 @@ def load_policy(reference: str | Path, *, registry: Registry | None = None) -> P
     ]
     if problems:
         raise PolicyError(problems)
-    return Policy(spec, manager, origin, registry=registry)
+    stages = _deficit_stages(manager, origin, registry)
+    known = [*DEFICIT_STAGES, *stages]
+    for k, name in enumerate(spec.deficit.waterfall):
+        if name not in known:
+            problems.append(
+                f"{origin}: deficit.waterfall[{k}]: unknown stage {name!r}; the stages are "
+                f"{', '.join(known)}"
+            )
+    if problems:
+        raise PolicyError(problems)
+    return Policy(spec, manager, origin, registry=registry, deficit_stages=stages)
+
+
+def _deficit_stages(
+    manager: pluggy.PluginManager, origin: str, registry: Registry
+) -> dict[str, Any]:
+    """The deficit stages the policy's plugins add, by name; a PolicyError for a stage that is
+    no stage (no name, no ``cover``) or whose name is taken."""
+    collect = _resolve(
+        manager,
+        "margincall_deficit_stages",
+        lambda plugin: f"{origin}: {registry.label(plugin)}",
+        every=True,
+    )
+    stages: dict[str, Any] = {}
+    problems = []
+    for listed in collect():
+        for stage in listed:
+            name = getattr(stage, "name", None)
+            if not isinstance(name, str) or not name or not callable(getattr(stage, "cover", None)):
+                problems.append(
+                    f"{origin}: margincall_deficit_stages: {stage!r} is no deficit stage "
+                    "(it needs a name and a cover(book, deficit) method)"
+                )
+            elif name in DEFICIT_STAGES or name in stages:
+                problems.append(
+                    f"{origin}: margincall_deficit_stages: the stage name {name!r} is taken"
+                )
+            else:
+                stages[name] = stage
+    if problems:
+        raise PolicyError(problems)
+    return stages

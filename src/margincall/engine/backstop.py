@@ -108,7 +108,7 @@ class Backstop(Deficits):
         """The policy's ADL trigger (``margincall_adl_trigger``) on the fund's history and its
         balance now; when it holds, a notice tells the bankrupt account why ADL came first."""
         balance = self.ledger.balance(lg.INSURANCE_FUND)
-        if not self.policy.adl_trigger(symbol, (*self.fund_history, (self.day, balance))):
+        if not self.policy.fund_adl_trigger(symbol, (*self.fund_history, (self.day, balance))):
             return False
         self.notices.append(
             Notice(

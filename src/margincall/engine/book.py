@@ -73,6 +73,8 @@ class Book:
         self.order: dict[str, int] = {key: k for k, key in enumerate(scenario.accounts)}
         """Each account's place in the scenario: accounts are always visited in this order."""
         self.per_contract = units_per_contract(policy, scenario)
+        for symbol in {s for step in scenario.steps for s in step.marks}:
+            policy.market(symbol)  # an unknown symbol fails here, before anything runs
         self.opening_positions = {
             key: [self._in_contracts(key, p) for p in acct.positions]
             for key, acct in scenario.accounts.items()
@@ -105,6 +107,8 @@ class Book:
             policy.spec.insurance_fund.initial_balance if fund is None else fund
         )
         self.ledger = Ledger.opened(opening)
+        for key in scenario.accounts:  # the policy's account checks, once (mixed currencies)
+            policy.check_account(self.account(key))
         self.touched: set[str] = set()
         """Accounts whose positions changed (size, entry) since :meth:`refresh`."""
         self.marks: dict[str, Decimal] = dict(scenario.marks_at(0))

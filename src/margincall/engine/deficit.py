@@ -1,11 +1,12 @@
 """The deficit waterfall: stages that cover a wallet left negative by a liquidation.
 
 A policy's ``[deficit] waterfall`` names its stages in order. Each name resolves through
-:data:`STAGES` to a :class:`DeficitStage`: an object with one method, ``cover``, which moves
-money into the negative wallet through the ledger and returns what it absorbed; the residual
-passes to the next stage, and what the last stage leaves is paid by the venue as
-*unallocated*. The built-in stages: ``insurance-fund``, ``clawback``, ``chasing``, ``venue``,
-and ``adl`` (which acts on positions at takeover, so it absorbs nothing here).
+:data:`BUILT_IN` (or a plugin's stages) to a :class:`DeficitStage`: an object with one
+method, ``cover``, which moves money into the negative wallet through the ledger and returns
+what it absorbed; the residual passes to the next stage, and what the last stage leaves is
+paid by the venue as *unallocated*. The built-in stages: ``insurance-fund``, ``clawback``,
+``chasing``, ``venue``, and ``adl`` (which acts on positions at takeover: it absorbs nothing
+here).
 
 A plugin adds a stage by implementing ``margincall_deficit_stages`` (return stage objects);
 its name may then appear in the waterfall of a policy that lists the plugin.
@@ -26,6 +27,7 @@ import attrs
 from margincall import ledger as lg
 from margincall.decimals import ZERO, exact, exact_sums
 from margincall.engine.book import Book
+from margincall.errors import MargincallError, PluginError
 from margincall.policy import Policy
 from margincall.scenario import Scenario
 
@@ -146,6 +148,8 @@ def settle(book: Book, step: int, key: str) -> None:
     settlement); the account's equity is unchanged."""
     for o in book.positions[key]:
         mark = book.marks[o.symbol]
+        if o.entry is mark:  # settled at these marks already: nothing to realise
+            continue
         with exact():
             pnl = book.pnl(o, mark)
         book.ledger.settle(step, lg.MARKET, book.wallet(key, o), pnl, lg.SETTLED_AT_MARK, o.symbol)
@@ -207,6 +211,32 @@ class Deficits(Book):
         for name in stages:
             if deficit <= 0:
                 return
-            deficit -= self.stages[name].cover(self, Deficit(step, key, wallet, deficit))
+            deficit -= self._absorbed(name, Deficit(step, key, wallet, deficit))
         if deficit > 0:
             self.ledger.transfer(step, lg.VENUE, wallet, deficit, lg.UNALLOCATED)
+
+    def _absorbed(self, name: str, deficit: Deficit) -> Decimal:
+        """What stage ``name`` absorbed of ``deficit``: between 0 and the deficit, and moved
+        into the wallet; anything else is the stage's bug (a :class:`PluginError`)."""
+        before = self.ledger.balance(deficit.wallet)
+        try:
+            absorbed = self.stages[name].cover(self, deficit)
+        except MargincallError:
+            raise
+        except Exception as error:  # a broken plugin stage fails its policy, not the process
+            raise PluginError(
+                f"{self.policy.name}: deficit stage {name!r} failed: "
+                f"{type(error).__name__}: {error}"
+            ) from error
+        moved = self.ledger.balance(deficit.wallet) - before
+        if not isinstance(absorbed, Decimal) or not ZERO <= absorbed <= deficit.amount:
+            raise PluginError(
+                f"{self.policy.name}: deficit stage {name!r} absorbed {absorbed!r} of a "
+                f"deficit of {deficit.amount}: a stage absorbs from 0 to the deficit"
+            )
+        if moved != absorbed:
+            raise PluginError(
+                f"{self.policy.name}: deficit stage {name!r} said it absorbed {absorbed} but "
+                f"moved {moved} into {deficit.wallet}"
+            )
+        return absorbed

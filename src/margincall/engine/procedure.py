@@ -65,8 +65,6 @@ class Triggers:
         self.heaps: dict[tuple[str, Bound], list[tuple[Decimal, int, str, int]]] = {}
         self.version: dict[str, int] = {}
         self.always: set[str] = set()
-        self.entries: dict[str, list[tuple[str, Bound, Decimal]]] = {}
-        """Each account's live entries: (symbol, bound, price)."""
 
     def put(
         self, key: str, order: int, entries: list[tuple[str, Bound, Decimal]], always: bool
@@ -74,7 +72,6 @@ class Triggers:
         """Account ``key``'s pools now: its one-leg pools' bounds, and whether it has a pool
         to check at every step."""
         version = self.version[key] = self.version.get(key, 0) + 1
-        self.entries[key] = entries
         if always:
             self.always.add(key)
         else:
@@ -104,16 +101,6 @@ class Triggers:
                 heapq.heappush(heap, entry)
         return found
 
-    def reached(self, key: str, marks: dict[str, Decimal]) -> bool:
-        """Whether account ``key`` has a pool to check at these marks."""
-        if key in self.always:
-            return True
-        for symbol, bound, price in self.entries.get(key, ()):
-            mark = marks[symbol]
-            if (mark <= price) if bound == "low" else (mark >= price):
-                return True
-        return False
-
 
 class Procedure(Backstop):
     """The liquidation procedure over the backstop, the waterfall and the book."""
@@ -128,6 +115,8 @@ class Procedure(Backstop):
         """The place of the account being visited (-1: none)."""
         self.grow = False
         """Whether accounts changed on the way join the pass being visited."""
+        self.dirty: set[str] = set()
+        """Accounts to index again (:meth:`reindex`)."""
         self.keys = list(scenario.accounts)
         for key in self.keys:
             self.index(key)
@@ -167,26 +156,29 @@ class Procedure(Backstop):
         self.triggers.put(key, self.order[key], entries, always)
 
     def changed(self, keys: set[str]) -> None:
-        """Accounts changed by a liquidation: indexed again, and visited in this pass when
-        their place is still ahead and a pool of theirs has reached its trigger."""
+        """Accounts changed by a liquidation: indexed again after the pass, and visited in
+        this pass when their place is still ahead (the exact check decides; a scan of every
+        account would reach them)."""
         super().changed(keys)
-        for key in keys:
+        self.dirty |= keys
+        if self.grow:
+            for key in keys:
+                order = self.order[key]
+                if order > self.cursor and key not in self.queued:
+                    self.queued.add(key)
+                    heapq.heappush(self.queue, order)
+
+    def reindex(self) -> None:
+        """Index again every account changed or visited since the last call."""
+        self.refresh()
+        for key in sorted(self.dirty, key=self.order.__getitem__):
             self.index(key)
-            order = self.order[key]
-            if (
-                self.grow
-                and order > self.cursor >= 0
-                and key not in self.queued
-                and self.triggers.reached(key, self.marks)
-            ):
-                self.queued.add(key)
-                heapq.heappush(self.queue, order)
+        self.dirty = set()
 
     def visit(self, step: int, keys: set[str], *, grow: bool) -> None:
         """Visit accounts ``keys`` in the scenario's order, liquidating the pools in
         liquidation; with ``grow``, also any account changed on the way whose place is still
-        ahead and whose pool has reached its trigger (the first pass of a step, which stands
-        for a scan of every account)."""
+        ahead (the first pass of a step, which stands for a scan of every account)."""
         self.refresh()
         self.queue = sorted(self.order[key] for key in keys)
         self.queued = set(keys)
@@ -195,9 +187,10 @@ class Procedure(Backstop):
             self.cursor = heapq.heappop(self.queue)
             key = self.keys[self.cursor]
             self.liquidate_account(step, key)
-            self.touched.add(key)  # indexed again at these marks, liquidated or not
+            self.dirty.add(key)  # indexed again at these marks, liquidated or not
             self.refresh()
         self.cursor, self.queued, self.grow = -1, set(), False
+        self.reindex()
 
     def liquidate_account(self, step: int, key: str) -> None:
         """Check account ``key``'s pools, the cross pool first, then each isolated position
@@ -212,13 +205,17 @@ class Procedure(Backstop):
     def in_liquidation(self, key: str, isolated: tuple[str, Side] | None) -> bool:
         """The trigger, on the pool's health alone (no prices are solved for it)."""
         member = self.member(key, isolated)
-        return member is not None and self.policy.is_liquidatable(
-            self.account(key), member.symbol, marks=self.marks, side=member.side
+        if member is None:
+            return False
+        account = self.account(key)
+        position = next(
+            p for p in account.positions if (p.symbol, p.side) == (member.symbol, member.side)
         )
+        return self.policy.pool_liquidatable(account, position, self.marks)
 
     def pool(self, key: str, isolated: tuple[str, Side] | None) -> Pool:
         """The pool being liquidated, with its bankruptcy prices."""
-        for pool in self.policy.pools(self.account(key), marks=self.marks):
+        for pool in self.policy.account_pools(self.account(key), self.marks):
             if pool.isolated == (isolated is not None) and (
                 isolated is None or (pool.positions[0].symbol, pool.positions[0].side) == isolated
             ):

@@ -41,7 +41,7 @@ class Simulation(Procedure):
             for key, moved in step.transfers.items():
                 self.transfer(index, key, moved)
             self.offload_holdings(index)
-            self.refresh()
+            self.reindex()
             pending = self.triggers.crossed(self.marks)
             growing = True  # the first pass visits what a liquidation brings past its trigger
             while pending:  # until no account was weakened after its pools were checked

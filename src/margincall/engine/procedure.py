@@ -6,25 +6,23 @@ orders into the book, ``Takeover`` to the backstop, then the deficit waterfall o
 flat pool leaves negative.
 
 **The trigger index.** Checking every pool at every step costs O(accounts) per step; a crash
-over 100,000 accounts and 1,000 marks would make 10⁸ exact checks. A pool whose health depends
-on one symbol's mark (an isolated position, or a cross pool holding one position) is
-liquidated only past its *liquidation price* (the conformance law ``liquidation-price``: a
-hair past it the pool is liquidatable, a hair before it is not, and the pool's margin
-equation is monotone in the mark). :class:`Triggers` keeps each such pool's liquidation
-price, computed once per pool state by the policy's own ``margincall_liquidation_price``, in
-a heap per (symbol, side), keyed by its price widened by :data:`BAND` towards safety. At each
-step only the pools whose widened price the mark has reached are checked, exactly, by the
-policy's ``is_liquidatable``: the index chooses what to check, never what happens. Pools
-whose health depends on several marks (a cross pool over several symbols, or a long and a
-short of one symbol in hedge mode) and pools whose liquidation price cannot be solved are
+over 100,000 accounts and 1,000 marks would make 10⁸ exact checks. A pool of one position (an
+isolated position, or a cross account holding one) has a margin equation in one mark that is
+linear between the edges of its tier, so :class:`Triggers` keeps, per pool, the interval of
+marks around the current one over which it stays above its maintenance margin without
+changing tier (:func:`margincall.pricing.safe_interval`), narrowed by :data:`BAND`, in a heap
+per (symbol, bound). At each step only the pools whose bound the mark has reached are checked,
+exactly, by the policy's ``is_liquidatable``: the index chooses what to check, never what
+happens. Pools of several positions in one cross account, pools already at their maintenance
+margin, and every pool of a policy whose plugin replaces ``margincall_liquidation_price`` are
 checked at every step. An account changed by another's liquidation (a deleveraged winner, a
-clawed-back account) is indexed again at once, and checked in the same pass when its place
-in the scenario's order is still ahead; so the accounts are visited in the same order, with
-the same effects, as a scan of every pool would visit them.
+clawed-back account) is visited in the same pass when its place in the scenario's order is
+still ahead, as a scan of every account would visit it, and indexed again after the pass.
+``tests/test_trigger_index.py`` checks that a full scan plays the same ledger.
 
-Costs per step: O(S log P) to find the P pools past their trigger in S symbols, plus
-O(log P) per pool whose state changed; the liquidation of one pool is O(its positions) plus
-its backstop's cost.
+Costs per step: O(S + P log N) to find the P pools past their bounds in S symbols (N pools
+indexed), plus O(log N + log tiers) to index again each pool that changed or was checked;
+the liquidation of one pool is O(its positions) plus its backstop's cost.
 """
 
 from __future__ import annotations

@@ -593,6 +593,16 @@ class Policy:
         return self._health(account, position, marks)
 
     @_exact
+    def pool_bankruptcy_price(
+        self, account: Account, position: Position, marks: Mapping[str, Decimal]
+    ) -> Decimal | None:
+        """:meth:`bankruptcy_price` of ``position``."""
+        solution: PriceSolution = self._bankruptcy_price(
+            self.spec, self._problem(account, position, marks)
+        )
+        return solution.price
+
+    @_exact
     def account_pools(self, account: Account, marks: Mapping[str, Decimal]) -> tuple[Pool, ...]:
         """:meth:`pools`."""
         return self._pools(account, marks)

@@ -215,7 +215,8 @@ class Backstop(Deficits):
             o = self.find(other, symbol, side)
             mark = self.marks[symbol]
             account = self.account(other)
-            health = self.policy.health(account, symbol, marks=self.marks, side=side)
+            position = next(p for p in account.positions if (p.symbol, p.side) == (symbol, side))
+            health = self.policy.pool_health(account, position, self.marks)
             cash = self.ledger.balance(self.wallet(other, o))
             pnl = self.pnl(o, mark)
             found = cached[(symbol, side)] = _Standing(
@@ -233,7 +234,7 @@ class Backstop(Deficits):
                     cash,
                     health.margin_balance - cash,
                     health.maintenance_margin,
-                    self.policy.bankruptcy_price(account, symbol, marks=self.marks, side=side),
+                    self.policy.pool_bankruptcy_price(account, position, self.marks),
                 ),
             )
         return found

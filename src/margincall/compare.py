@@ -20,7 +20,7 @@ import attrs
 from margincall import display
 from margincall.decimals import ZERO, exact, exact_sums
 from margincall.errors import InvalidInputError, MargincallError, PluginError, PolicyError
-from margincall.outcome import LossBreakdown, Outcome
+from margincall.outcome import AdlRecord, Liquidation, LossBreakdown, Outcome
 from margincall.policy import Policy, available_policies, load_policy
 from margincall.scenario import Scenario
 
@@ -343,18 +343,32 @@ def _blank(policy: str, status: Status = "failed", error: str | None = None) -> 
     )
 
 
+def _by_account(
+    records: Sequence[Liquidation | AdlRecord], values: list[Decimal]
+) -> dict[str, list[Decimal]]:
+    """``values`` (one per record) by the records' account, in the records' order."""
+    grouped: dict[str, list[Decimal]] = {}
+    for record, value in zip(records, values, strict=True):
+        grouped.setdefault(record.account, []).append(value)
+    return grouped
+
+
 def _summarise(policy: Policy, scenario: Scenario, outcome: Outcome) -> tuple[Summary, list[Row]]:
+    """The policy's summary and one row per account: one pass over the outcome's records
+    (:meth:`Outcome.balance` and the other per-account queries read an index of them)."""
     rows = []
     with exact():  # a value divides for inverse contracts: 50 digits, then exact sums
         notionals = [
             policy.scenario_market(x.symbol).value(x.size, x.price) for x in outcome.liquidations
         ]
         adl = [policy.scenario_market(a.symbol).value(a.size, a.price) for a in outcome.adl]
+    liquidated, deleveraged = (
+        _by_account(outcome.liquidations, notionals),
+        _by_account(outcome.adl, adl),
+    )
     with exact_sums():
         for key in scenario.accounts:
-            mine = [
-                n for x, n in zip(outcome.liquidations, notionals, strict=True) if x.account == key
-            ]
+            mine = liquidated.get(key, [])
             rows.append(
                 Row(
                     policy=policy.name,
@@ -363,9 +377,7 @@ def _summarise(policy: Policy, scenario: Scenario, outcome: Outcome) -> tuple[Su
                     liquidated=bool(mine),
                     liquidated_notional=sum(mine, ZERO),
                     fees_paid=outcome.fees_paid(key),
-                    adl_notional=sum(
-                        (n for a, n in zip(outcome.adl, adl, strict=True) if a.account == key), ZERO
-                    ),
+                    adl_notional=sum(deleveraged.get(key, []), ZERO),
                     clawback_paid=outcome.clawback_paid(key),
                     final_balance=outcome.balance(key),
                     debt=outcome.debt(key),

@@ -12,7 +12,7 @@ with a negative wallet runs the policy's deficit waterfall.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import ROUND_FLOOR, Decimal
 
 import attrs
@@ -691,7 +691,7 @@ class _Simulation:
 
     # --- the run --------------------------------------------------------------------------
 
-    def run(self) -> Outcome:
+    def run(self, progress: Callable[[int, int], None] | None = None) -> Outcome:
         day = ZERO
         for index, step in enumerate(self.scenario.steps):
             self._marks = self.scenario.marks_at(index)
@@ -715,6 +715,8 @@ class _Simulation:
             self._check_open_interest(index)
             self.fund_path.append(self.ledger.balance(lg.INSURANCE_FUND))
             self.fund_history.append((today, self.fund_path[-1]))
+            if progress is not None:
+                progress(index + 1, len(self.scenario.steps))
         return Outcome(
             policy=self.policy.name,
             scenario=self.scenario.name,
@@ -853,7 +855,10 @@ def _currency(policy: Policy, scenario: Scenario) -> str:
     return "/".join(sorted(found))
 
 
-def simulate(policy: Policy, scenario: Scenario) -> Outcome:
-    """Play ``policy`` over ``scenario`` (see the module docstring)."""
+def simulate(
+    policy: Policy, scenario: Scenario, *, progress: Callable[[int, int], None] | None = None
+) -> Outcome:
+    """Play ``policy`` over ``scenario`` (see the module docstring). ``progress(done, total)``,
+    if given, is called after each step."""
     with exact():
-        return _Simulation(policy, scenario).run()
+        return _Simulation(policy, scenario).run(progress)

@@ -591,10 +591,13 @@ class Policy:
         action: LiquidationAction = self._liquidation_action(self.spec, pool, attempt)
         return action
 
-    def simulate(self, scenario: Scenario) -> Outcome:
+    def simulate(
+        self, scenario: Scenario, *, progress: Callable[[int, int], None] | None = None
+    ) -> Outcome:
         """Play this policy over ``scenario``: see :mod:`margincall.engine`. ``scenario`` is a
         :class:`~margincall.scenario.Scenario`; load a bundled one or a file with
-        :func:`~margincall.scenario.load_scenario` first (a name or path is refused)."""
+        :func:`~margincall.scenario.load_scenario` first (a name or path is refused).
+        ``progress(done, total)``, if given, is called after each of the scenario's steps."""
         from margincall.engine import simulate  # the engine builds on this module
 
         if not isinstance(scenario, Scenario):
@@ -606,7 +609,7 @@ class Policy:
             raise InvalidInputError(
                 f"simulate: expected a Scenario, got {type(scenario).__name__} {scenario!r}{hint}"
             )
-        return simulate(self, scenario)
+        return simulate(self, scenario, progress=progress)
 
     @_exact
     def trading_fee(self, symbol: str, size: Number, price: Number, *, maker: bool) -> Decimal:

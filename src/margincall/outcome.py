@@ -240,6 +240,15 @@ class Outcome:
             object.__setattr__(self, "_cache", index)  # frozen: a cache, not a field's value
         return index
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled without the index, which the copy builds again when it is first asked."""
+        return {f.name: getattr(self, f.name) for f in attrs.fields(Outcome) if f.init}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_cache", None)
+
     def events_of(self, account: str) -> tuple[Event, ...]:
         """The ledger events paid from or to one of ``account``'s wallets (its cross wallet
         and its isolated margins), in the ledger's order."""

@@ -13,6 +13,7 @@ import pytest
 import margincall as mc
 from margincall.account_file import load_account
 from margincall.cli import main
+from margincall.scenarios import crash
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "account.toml"
 
@@ -229,3 +230,71 @@ def test_version_and_short_policy_list(capsys: pytest.CaptureFixture[str]) -> No
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == mc.available_policies()
     assert all("parameters of" in line for line in lines)
+
+
+# --- generate -----------------------------------------------------------------------------
+
+
+def test_generate_crash_writes_the_scenario_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["generate", "crash", "--accounts", "12", "--steps", "7", "--seed", "3"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == crash(12, 7, seed=3).to_toml() and captured.err == ""
+    assert main(["generate", "crash"]) == 0  # the defaults: the bundled crash-2025-10
+    shipped = (files("margincall") / "scenarios" / "crash-2025-10.toml").read_text("utf-8")
+    assert capsys.readouterr().out == shipped.split("\n", 1)[1]
+
+
+def test_generate_crash_writes_a_file_that_simulate_plays(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "crash.toml"
+    assert main(["generate", "crash", "--accounts", "30", "--steps", "8", "-o", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out == f"wrote crash-2025-10-30x8 (30 accounts, 8 steps) to {path}\n"
+    assert mc.load_scenario(path) == crash(30, 8)
+    assert main(["simulate", str(path), "--policy", "binance-usdm"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("crash-2025-10-30x8 under binance-usdm") and not captured.err
+
+
+def test_generate_crash_overwrites_only_with_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "crash.toml"
+    path.write_text("mine", encoding="utf-8")
+    assert main(["generate", "crash", "--accounts", "3", "-o", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == f"margincall: {path} exists; pass --force to overwrite it\n"
+    assert captured.out == "" and path.read_text(encoding="utf-8") == "mine"
+    assert main(["generate", "crash", "--accounts", "3", "-o", str(path), "--force"]) == 0
+    assert mc.load_scenario(path) == crash(3)
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("missing/crash.toml", "{path}: cannot write: No such file or directory"),
+        ("", "{path} is a directory; name the file to write"),
+    ],
+)
+def test_generate_crash_names_a_file_it_cannot_write(
+    target: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / target
+    assert main(["generate", "crash", "--accounts", "3", "-o", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err == f"margincall: {message.format(path=path)}\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--accounts", "0"], ["--steps", "-1"], ["--steps", "five"], ["--seed", "1.5"], []],
+)
+def test_generate_crash_usage_errors_exit_2(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    command = ["generate", "crash", *args] if args else ["generate"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(command)
+    assert exit_info.value.code == 2
+    assert "usage: margincall generate" in capsys.readouterr().err

@@ -9,6 +9,7 @@
 Decimal('25100.40')
 """
 
+from margincall import scenarios
 from margincall.account import Account, MarginMode, Position, PositionMode, Side
 from margincall.config import PolicySpec, Source
 from margincall.errors import InvalidInputError, MargincallError, PluginError, PolicyError
@@ -50,4 +51,5 @@ __all__ = [
     "hookimpl",
     "load_policy",
     "load_scenario",
+    "scenarios",
 ]

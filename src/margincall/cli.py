@@ -8,6 +8,9 @@
   (a bundled name or a TOML file), with each account's story.
 * ``margincall compare SCENARIO [--policy NAME ...] [--format table|markdown|json|csv]``: the
   policies side by side (default: every available policy); progress goes to stderr.
+* ``margincall generate crash [--accounts N] [--steps M] [--seed S] [-o FILE [--force]]``: the
+  October-2025 crash at any size (``margincall.scenarios.crash``) as a scenario TOML file, on
+  stdout without ``-o``; an existing file is overwritten only with ``--force``.
 * ``margincall verify POLICY [--examples N] [--profile ci|nightly] [--law NAME ...]``: the
   conformance suite on a policy (a name or a TOML file): each law, pass or fail, and the shrunk
   counterexample of a failure; status 1 when a law fails. Needs ``hypothesis``.
@@ -37,6 +40,7 @@ from margincall.ledger import INSURANCE_FUND
 from margincall.policy import Policy, PositionRisk, load_policy
 from margincall.registry import BLOCK_ENV, default_registry
 from margincall.scenario import load_scenario
+from margincall.scenarios import crash
 
 
 def _json_default(value: object) -> str:
@@ -256,6 +260,29 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0 if played or not comparison.summaries else 1
 
 
+def cmd_generate_crash(args: argparse.Namespace) -> int:
+    scenario = crash(args.accounts, args.steps, seed=args.seed)
+    text = scenario.to_toml()
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    if os.path.isdir(args.output):
+        raise MargincallError(f"{args.output} is a directory; name the file to write")
+    try:
+        # "x": the file is created here or the command fails, with no window in between
+        with open(args.output, "w" if args.force else "x", encoding="utf-8") as file:
+            file.write(text)
+    except FileExistsError:
+        raise MargincallError(f"{args.output} exists; pass --force to overwrite it") from None
+    except OSError as error:
+        raise MargincallError(f"{args.output}: cannot write: {error.strerror or error}") from None
+    print(
+        f"wrote {scenario.name} ({len(scenario.accounts):,} accounts, "
+        f"{len(scenario.steps):,} steps) to {args.output}"
+    )
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     try:
         from margincall.testing import conformance
@@ -357,6 +384,31 @@ def parser() -> argparse.ArgumentParser:
         help=f"per-account rows even above {TABLE_ACCOUNTS} accounts",
     )
     comparing.set_defaults(run=cmd_compare)
+    generating = commands.add_parser("generate", help="write a generated scenario TOML file")
+    generators = generating.add_subparsers(dest="generator", required=True, metavar="GENERATOR")
+    crashing = generators.add_parser(
+        "crash",
+        help="the October-2025 crash at any size",
+        description="The October-2025 crash (the bundled crash-2025-10 with the defaults) at "
+        "any size: book depth and insurance fund scale with the accounts, the path is "
+        "interpolated through the bundled marks (docs/scenarios.md).",
+    )
+    crashing.add_argument(
+        "--accounts", type=_positive_int, default=240, help="number of accounts (default 240)"
+    )
+    crashing.add_argument(
+        "--steps", type=_positive_int, default=5, help="number of steps of the path (default 5)"
+    )
+    crashing.add_argument(
+        "--seed", type=int, default=20251010, help="seed of the draws (default 20251010)"
+    )
+    crashing.add_argument(
+        "-o", "--output", help="the TOML file to write (default: standard output)"
+    )
+    crashing.add_argument(
+        "--force", action="store_true", help="overwrite the output file if it exists"
+    )
+    crashing.set_defaults(run=cmd_generate_crash)
     verifying = commands.add_parser("verify", help="run the conformance suite on a policy")
     verifying.add_argument("policy", help="policy name or path to a policy TOML file")
     verifying.add_argument(

@@ -86,8 +86,26 @@ def test_a_policy_whose_file_is_gone_says_it_cannot_be_reloaded(tmp_path: Path) 
     path = chasing_copy(tmp_path)
     data = pickle.dumps(mc.load_policy(path))
     path.unlink()
-    with pytest.raises(PolicyError, match=r"cannot be reloaded from the file .*my-chasing\.toml"):
+    with pytest.raises(PolicyError) as error:
         pickle.loads(data)
+    first = str(error.value).splitlines()[0]  # what a table's error column shows
+    assert first.startswith(
+        f"policy my-chasing cannot be reloaded from the file {path.resolve()}: "
+    )
+    assert "No such file or directory" in first
+
+
+def test_a_policy_whose_file_is_gone_fails_on_processes(
+    processes: Executor, tmp_path: Path
+) -> None:
+    path = chasing_copy(tmp_path)
+    policy = mc.load_policy(path)
+    path.unlink()
+    (summary,) = compare(load_scenario("owe-money"), [policy], executor=processes).summaries
+    assert (summary.status, summary.policy) == ("failed", "my-chasing")
+    assert summary.error is not None
+    assert summary.error.startswith("policy my-chasing cannot be reloaded from the file ")
+    assert "No such file or directory" in summary.error
 
 
 def test_a_policy_whose_file_changed_says_it_cannot_be_reloaded(tmp_path: Path) -> None:

@@ -752,9 +752,10 @@ def _distance(price: Decimal | None, mark: Decimal, liquidatable: bool) -> Decim
 
 @attrs.frozen
 class PolicyReference:
-    """How to load a policy again in another process (:meth:`Policy.reference`): by ``name``
-    (a policy an installed plugin ships) or, with ``by_path``, from the file at ``location``;
-    ``origin`` and ``spec`` are the loaded policy's, which the reloaded one must match."""
+    """How to load a policy again in another process (:meth:`Policy.reference`): by its name,
+    ``location``, a policy an installed plugin ships, or, with ``by_path``, from the file at
+    ``location``; ``origin`` and ``spec`` are the loaded policy's, which the reloaded one must
+    match."""
 
     location: str
     by_path: bool
@@ -769,8 +770,9 @@ class PolicyReference:
         try:
             policy = load_policy(Path(self.location) if self.by_path else self.location)
         except PolicyError as error:
+            first, *more = error.problems or [""]
             raise PolicyError(
-                [f"policy {self.spec.name} cannot be reloaded from {where}:", *error.problems]
+                [f"policy {self.spec.name} cannot be reloaded from {where}: {first}", *more]
             ) from None
         if policy.origin != self.origin:
             raise PolicyError(

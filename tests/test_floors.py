@@ -15,7 +15,8 @@ from margincall._compat import tomllib
 
 ROOT = Path(__file__).parents[1]
 CONSTRAINTS = ROOT / "tests" / "constraints-lowest.txt"
-REQUIREMENT = re.compile(r"^([A-Za-z0-9_.-]+)>=([0-9][0-9.]*)\s*(?:;.*)?$")
+REQUIREMENT = re.compile(r"^([A-Za-z0-9_.-]+)(?:\[[A-Za-z0-9_,.-]+\])?>=([0-9][0-9.]*)\s*(?:;.*)?$")
+"""``NAME>=VERSION``, or ``NAME[EXTRAS]>=VERSION``, with an optional environment marker."""
 
 
 def _release(text: str) -> tuple[int, ...]:

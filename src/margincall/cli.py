@@ -7,13 +7,17 @@
 * ``margincall simulate SCENARIO --policy NAME [--json]``: one policy played over a scenario
   (a bundled name or a TOML file), with each account's story.
 * ``margincall compare SCENARIO [--policy NAME ...] [--format table|markdown|json|csv]``: the
-  policies side by side (default: every available policy); progress goes to stderr.
+  policies side by side (default: every available policy); a line per policy on stderr.
 * ``margincall generate crash [--accounts N] [--steps M] [--seed S] [-o FILE [--force]]``: the
   October-2025 crash at any size (``margincall.scenarios.crash``) as a scenario TOML file, on
   stdout without ``-o``; an existing file is overwritten only with ``--force``.
 * ``margincall verify POLICY [--examples N] [--profile ci|nightly] [--law NAME ...]``: the
   conformance suite on a policy (a name or a TOML file): each law, pass or fail, and the shrunk
   counterexample of a failure; status 1 when a law fails. Needs ``hypothesis``.
+
+``simulate`` and ``compare`` runs that last more than a second show a progress line on stderr
+(:mod:`margincall.progress`): rewritten in place on a terminal, and erased at the end; where
+stderr is not a terminal, a plain line every ten seconds.
 
 User mistakes print one message on stderr and exit with status 1 (2 for usage errors); no
 traceback.
@@ -25,7 +29,8 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -38,6 +43,7 @@ from margincall.decimals import ZERO
 from margincall.errors import InvalidInputError, MargincallError
 from margincall.ledger import INSURANCE_FUND
 from margincall.policy import Policy, PositionRisk, load_policy
+from margincall.progress import ProgressLine
 from margincall.registry import BLOCK_ENV, default_registry
 from margincall.scenario import load_scenario
 from margincall.scenarios import crash
@@ -184,11 +190,24 @@ def _risk_dict(row: PositionRisk) -> dict[str, Any]:
     return data
 
 
+PROGRESS_CLOCK: Callable[[], float] = time.monotonic
+"""The clock of the progress line (tests replace it)."""
+
+
+def _progress_line() -> ProgressLine:
+    return ProgressLine(sys.stderr, clock=PROGRESS_CLOCK)
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     scenario = load_scenario(args.scenario)
+    doing = f"margincall: simulating {scenario.name} under {policy.name}: step"
     try:
-        outcome = policy.simulate(scenario)
+        with _progress_line() as shown:
+            shown.set(f"{doing} 0/{len(scenario.steps)}")
+            outcome = policy.simulate(
+                scenario, progress=lambda done, total: shown.set(f"{doing} {done}/{total}")
+            )
     except InvalidInputError as error:  # a symbol or contract the policy does not have
         raise InvalidInputError(f"{policy.name} cannot play {scenario.name}: {error}") from None
     if args.json:
@@ -239,10 +258,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
 
-    def progress(name: str, index: int, total: int) -> None:
-        print(f"margincall: simulating {name} ({index + 1}/{total})", file=sys.stderr)
+    with _progress_line() as shown:
 
-    comparison = compare(scenario, args.policy or None, progress=progress)
+        def progress(name: str, index: int, total: int) -> None:
+            shown.log(f"margincall: simulating {name} ({index + 1}/{total})")
+            shown.set(f"margincall: comparing on {scenario.name}: {name} ({index + 1}/{total})")
+
+        comparison = compare(scenario, args.policy or None, progress=progress)
     if args.format == "json":
         print(comparison.to_json())
     elif args.format == "csv":

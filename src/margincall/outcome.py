@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, TypeVar
 
 import attrs
 
@@ -14,7 +14,7 @@ from margincall.account import Side
 from margincall.decimals import LEDGER_CONTEXT, ZERO, running_in
 from margincall.display import amount
 from margincall.errors import InvalidInputError
-from margincall.ledger import Ledger
+from margincall.ledger import Event, Ledger
 
 FillKind = Literal["order", "takeover", "market", "mark"]
 
@@ -130,6 +130,84 @@ class Notice:
     text: str
 
 
+_ACCOUNT, _MARGIN = "account:", "margin:"
+"""The prefixes of an account's wallets' names (:func:`margincall.ledger.belongs_to`)."""
+
+
+def owners(participant: str) -> tuple[str, ...]:
+    """Every account key that ``participant`` belongs to (:func:`margincall.ledger.belongs_to`):
+    ``key`` is among them exactly when ``belongs_to(key, participant)``.
+
+    A cross wallet ``account:KEY`` belongs to KEY; an isolated margin ``margin:REST`` to each
+    key that REST starts with followed by a colon (its account's, and, as ``belongs_to``
+    reads it, that of any account whose id is a prefix of it ending at a colon)."""
+    if participant.startswith(_ACCOUNT):
+        return (participant[len(_ACCOUNT) :],)
+    if participant.startswith(_MARGIN):
+        rest = participant[len(_MARGIN) :]
+        return tuple(rest[:i] for i, c in enumerate(rest) if c == ":")
+    return ()
+
+
+_T = TypeVar("_T")
+
+
+def _grouped(items: tuple[_T, ...], key: str) -> dict[str, tuple[_T, ...]]:
+    """``items`` by their attribute ``key``, in their order."""
+    groups: dict[str, list[_T]] = {}
+    for item in items:
+        groups.setdefault(getattr(item, key), []).append(item)
+    return {k: tuple(v) for k, v in groups.items()}
+
+
+@attrs.frozen
+class _Index:
+    """An outcome's records grouped by account and by participant, built in one pass over
+    each, so that a query about one account reads that account's records only. Each group
+    keeps the records' order, so sums over a group add the same amounts in the same order
+    as sums over every record that test the same condition."""
+
+    events_seen: int
+    """How many ledger events there were when it was built (more since: it is stale)."""
+    events: Mapping[str, tuple[Event, ...]]
+    """Each account's events: those paid from or to one of its wallets (:func:`owners`)."""
+    participant_events: Mapping[str, tuple[Event, ...]]
+    """Each participant's events: those paid from or to it."""
+    balances: Mapping[str, tuple[Decimal, ...]]
+    """Each account's wallets' balances, in the ledger's order."""
+    liquidations: Mapping[str, tuple[Liquidation, ...]]
+    adl: Mapping[str, tuple[AdlRecord, ...]]
+    """Each account's ADL records: its positions deleveraged."""
+    adl_against: Mapping[str, tuple[AdlRecord, ...]]
+    """ADL records by the bankrupt account their fills took over."""
+    notices: Mapping[str, tuple[Notice, ...]]
+
+    @classmethod
+    def build(cls, outcome: Outcome) -> _Index:
+        events: dict[str, list[Event]] = {}
+        by_participant: dict[str, list[Event]] = {}
+        for e in outcome.ledger.events:
+            keys = dict.fromkeys((*owners(e.source), *owners(e.destination)))
+            for key in keys:  # once each, though both sides be its wallets
+                events.setdefault(key, []).append(e)
+            by_participant.setdefault(e.source, []).append(e)
+            by_participant.setdefault(e.destination, []).append(e)
+        balances: dict[str, list[Decimal]] = {}
+        for name, balance in outcome.ledger.balances().items():
+            for key in owners(name):
+                balances.setdefault(key, []).append(balance)
+        return cls(
+            events_seen=len(outcome.ledger.events),
+            events={k: tuple(v) for k, v in events.items()},
+            participant_events={k: tuple(v) for k, v in by_participant.items()},
+            balances={k: tuple(v) for k, v in balances.items()},
+            liquidations=_grouped(outcome.liquidations, "account"),
+            adl=_grouped(outcome.adl, "account"),
+            adl_against=_grouped(outcome.adl, "bankrupt"),
+            notices=_grouped(outcome.notices, "account"),
+        )
+
+
 @attrs.frozen
 class Outcome:
     policy: str
@@ -150,6 +228,39 @@ class Outcome:
     """The last step's marks."""
     currency: str = ""
     """The settlement currency the money is in (several joined by "/")."""
+    _cache: _Index | None = attrs.field(init=False, default=None, eq=False, repr=False)
+    """The records grouped by account (:meth:`_index`), built on the first query."""
+
+    def _index(self) -> _Index:
+        """The outcome's records grouped by account, built once (and again only if the
+        ledger has grown since: the engine hands over a finished one)."""
+        index = self._cache
+        if index is None or index.events_seen != len(self.ledger.events):
+            index = _Index.build(self)
+            object.__setattr__(self, "_cache", index)  # frozen: a cache, not a field's value
+        return index
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled without the index, which the copy builds again when it is first asked."""
+        return {f.name: getattr(self, f.name) for f in attrs.fields(Outcome) if f.init}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_cache", None)
+
+    def events_of(self, account: str) -> tuple[Event, ...]:
+        """The ledger events paid from or to one of ``account``'s wallets (its cross wallet
+        and its isolated margins), in the ledger's order."""
+        return self._index().events.get(account, ())
+
+    def liquidations_of(self, account: str) -> tuple[Liquidation, ...]:
+        """``account``'s liquidations, in order."""
+        return self._index().liquidations.get(account, ())
+
+    def adl_of(self, account: str) -> tuple[AdlRecord, ...]:
+        """The ADL records of ``account``'s positions deleveraged, in order."""
+        return self._index().adl.get(account, ())
 
     @property
     def fund_holdings(self) -> dict[str, Decimal]:
@@ -211,9 +322,7 @@ class Outcome:
     @_exact
     def balance(self, account: str) -> Decimal:
         """The account's cash at the end: cross wallet plus isolated margins."""
-        return sum(
-            (b for n, b in self.ledger.balances().items() if lg.belongs_to(account, n)), ZERO
-        )
+        return sum(self._index().balances.get(account, ()), ZERO)
 
     @_exact
     def debt(self, account: str) -> Decimal:
@@ -225,7 +334,7 @@ class Outcome:
         """The PnL the account realised: every close of its positions (liquidation fills,
         takeovers, ADL, settlements at the mark) is a settlement with the market."""
         total = ZERO
-        for e in self.ledger.events:
+        for e in self.events_of(account):
             if e.source == lg.MARKET and lg.belongs_to(account, e.destination):
                 total += e.amount
             elif e.destination == lg.MARKET and lg.belongs_to(account, e.source):
@@ -243,7 +352,7 @@ class Outcome:
     @_exact
     def _paid(self, account: str, reason: str) -> Decimal:
         """What the account's wallets paid out for ``reason``."""
-        events = self.ledger.events
+        events = self.events_of(account)
         return sum(
             (e.amount for e in events if e.reason == reason and lg.belongs_to(account, e.source)),
             ZERO,
@@ -254,7 +363,7 @@ class Outcome:
         return sum(
             (
                 e.amount
-                for e in self.ledger.events
+                for e in self.events_of(account)
                 if e.reason in reasons
                 and lg.belongs_to(account, e.destination)
                 and (step is None or e.step == step)
@@ -289,9 +398,10 @@ class Outcome:
                 f"explain: no account {account!r} in scenario {self.scenario}; "
                 f'its accounts are {shown} (and "insurance-fund" for the fund)'
             )
-        lines = [f"At step {n.step}: {n.text}." for n in self.notices if n.account == account]
+        index = self._index()
+        lines = [f"At step {n.step}: {n.text}." for n in index.notices.get(account, ())]
         opening = self._received(account, ("opening balance",), step=-1)
-        liquidated = [x for x in self.liquidations if x.account == account]
+        liquidated = list(index.liquidations.get(account, ()))
         if not liquidated:
             lines.append(f"{account} was not liquidated under {self.policy}.")
         how = {
@@ -305,7 +415,7 @@ class Outcome:
                 f"At step {x.step}, {amount(x.size)} {x.symbol} of its {x.side} position was "
                 f"closed {how[x.kind]}, at {amount(x.price)}."
             )
-        for a in (r for r in self.adl if r.account == account):
+        for a in index.adl.get(account, ()):
             forgone = (
                 f", {'giving up' if a.cost > 0 else 'gaining'} {amount(abs(a.cost))} against "
                 "the mark"
@@ -364,7 +474,8 @@ class Outcome:
             taken = sum(
                 (x.size for x in liquidated if x.kind == "takeover" and x.symbol == symbol), ZERO
             )
-            adl = [a for a in self.adl if a.bankrupt == account and a.symbol == symbol]
+            against = self._index().adl_against.get(account, ())
+            adl = [a for a in against if a.symbol == symbol]
             deleveraged = sum((a.size for a in adl), ZERO)
             parts = []
             if deleveraged:
@@ -440,7 +551,7 @@ class Outcome:
         return sum(
             (
                 e.amount
-                for e in self.ledger.events
+                for e in self._index().participant_events.get(participant, ())
                 if e.destination == participant and e.reason in reasons
             ),
             ZERO,
@@ -451,7 +562,7 @@ class Outcome:
         return sum(
             (
                 e.amount
-                for e in self.ledger.events
+                for e in self._index().participant_events.get(lg.debt(account), ())
                 if e.reason == "interest on the debt" and e.source == lg.debt(account)
             ),
             ZERO,

@@ -193,6 +193,7 @@ class Policy:
             name for name, _ in manager.list_name_plugin() if name is not None
         )
         self._manager = manager
+        self._registry = registry
         self._at_entry = spec.margin.maintenance_value == "entry"
         label = registry.label if registry is not None else plugin_label
         hook = functools.partial(_resolve, manager, label=label)
@@ -248,6 +249,36 @@ class Policy:
 
     def __repr__(self) -> str:
         return f"<Policy {self.name} ({self.venue}, parameters of {self.parameters_date})>"
+
+    # --- reloading elsewhere (pickling) ---------------------------------------------------
+
+    def reference(self) -> PolicyReference:
+        """How another process loads this policy again (:class:`PolicyReference`): by its
+        name, if an installed plugin ships it (the same file), or by the path of the file it
+        was loaded from. Raises :class:`~margincall.errors.PolicyError` for a policy that
+        cannot be reloaded: one loaded with a registry of its own, or built by hand from an
+        origin that is neither."""
+        registry = default_registry()
+        if self._registry is not None and self._registry is not registry:
+            raise PolicyError(
+                f"policy {self.name} ({self.origin}) cannot be reloaded in another process: it "
+                "was loaded with a plugin registry of its own, and a reload uses the installed "
+                "plugins"
+            )
+        shipped = registry.policies.get(self.name)
+        if shipped is not None and shipped.origin == self.origin:
+            return PolicyReference(self.name, False, self.origin, self.spec)
+        if Path(self.origin).is_absolute():  # load_policy records a file's resolved path
+            return PolicyReference(self.origin, True, self.origin, self.spec)
+        raise PolicyError(
+            f"policy {self.name} cannot be reloaded in another process: its origin "
+            f"{self.origin!r} is neither a policy an installed plugin ships nor a file's path"
+        )
+
+    def __reduce__(self) -> tuple[Callable[[PolicyReference], Policy], tuple[PolicyReference]]:
+        """A policy pickles as its :meth:`reference` (its plugin manager cannot): unpickling
+        loads it again, once per process, and checks it is the same policy."""
+        return reload_policy, (self.reference(),)
 
     def market(self, symbol: str) -> Market:
         """The market ``symbol``, or InvalidInputError naming the known ones."""
@@ -661,10 +692,13 @@ class Policy:
         action: LiquidationAction = self._liquidation_action(self.spec, pool, attempt)
         return action
 
-    def simulate(self, scenario: Scenario) -> Outcome:
+    def simulate(
+        self, scenario: Scenario, *, progress: Callable[[int, int], None] | None = None
+    ) -> Outcome:
         """Play this policy over ``scenario``: see :mod:`margincall.engine`. ``scenario`` is a
         :class:`~margincall.scenario.Scenario`; load a bundled one or a file with
-        :func:`~margincall.scenario.load_scenario` first (a name or path is refused)."""
+        :func:`~margincall.scenario.load_scenario` first (a name or path is refused).
+        ``progress(done, total)``, if given, is called after each of the scenario's steps."""
         from margincall.engine import simulate  # the engine builds on this module
 
         if not isinstance(scenario, Scenario):
@@ -676,7 +710,7 @@ class Policy:
             raise InvalidInputError(
                 f"simulate: expected a Scenario, got {type(scenario).__name__} {scenario!r}{hint}"
             )
-        return simulate(self, scenario)
+        return simulate(self, scenario, progress=progress)
 
     @_exact
     def trading_fee(self, symbol: str, size: Number, price: Number, *, maker: bool) -> Decimal:
@@ -784,6 +818,57 @@ def _distance(price: Decimal | None, mark: Decimal, liquidatable: bool) -> Decim
     if price is None:
         return None
     return abs(price - mark) / mark
+
+
+@attrs.frozen
+class PolicyReference:
+    """How to load a policy again in another process (:meth:`Policy.reference`): by its name,
+    ``location``, a policy an installed plugin ships, or, with ``by_path``, from the file at
+    ``location``; ``origin`` and ``spec`` are the loaded policy's, which the reloaded one must
+    match."""
+
+    location: str
+    by_path: bool
+    origin: str
+    spec: PolicySpec
+
+    def load(self) -> Policy:
+        """The policy, loaded (:func:`load_policy`) and checked to be the same: the same
+        origin and the same validated contents. Raises
+        :class:`~margincall.errors.PolicyError` saying why it cannot be."""
+        where = f"the file {self.location}" if self.by_path else "the installed plugins"
+        try:
+            policy = load_policy(Path(self.location) if self.by_path else self.location)
+        except PolicyError as error:
+            first, *more = error.problems or [""]
+            raise PolicyError(
+                [f"policy {self.spec.name} cannot be reloaded from {where}: {first}", *more]
+            ) from None
+        if policy.origin != self.origin:
+            raise PolicyError(
+                f"policy {self.spec.name} cannot be reloaded from {where}: it was loaded from "
+                f"{self.origin}, here it comes from {policy.origin}"
+            )
+        if policy.spec != self.spec:
+            raise PolicyError(
+                f"policy {self.spec.name} cannot be reloaded from {where}: "
+                f"{policy.origin} says something else than when it was loaded (changed since?)"
+            )
+        return policy
+
+
+_RELOADED: dict[tuple[str, bool, str], Policy] = {}
+"""The policies this process reloaded, by where from (:func:`reload_policy`)."""
+
+
+def reload_policy(reference: PolicyReference) -> Policy:
+    """The policy ``reference`` names, loaded once per process (:meth:`PolicyReference.load`)
+    and reused while it is the same policy: how a pickled :class:`Policy` comes back."""
+    key = (reference.location, reference.by_path, reference.origin)
+    policy = _RELOADED.get(key)
+    if policy is None or policy.spec != reference.spec:
+        policy = _RELOADED[key] = reference.load()
+    return policy
 
 
 def available_policies(registry: Registry | None = None) -> list[str]:

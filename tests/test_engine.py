@@ -601,3 +601,19 @@ def test_a_winner_deleveraged_below_the_mark_is_checked_again_in_the_same_step(
     ]
     assert outcome.equity["a"] == 0 and outcome.balance("a") == 0
     assert outcome.fund_holdings == {"ETHUSDT long": D(10)}
+
+
+def test_an_account_id_that_prefixes_another_owns_only_its_own_wallets(
+    binance: mc.Policy,
+) -> None:
+    """Wallets are owned by the account that opened them, not read back from their names:
+    "a"'s equity holds its 1,000 of cash and its 6,000 of isolated margin (1 BTC at 60,000,
+    10x), not "a:b"'s 3,000 (0.5 BTC, 10x), whose wallet is named margin:a:b:BTCUSDT:long."""
+    accounts = {
+        "a": mc.Account(1000, [mc.Position("BTCUSDT", "long", 1, 60000, "isolated", leverage=10)]),
+        "a:b": mc.Account(
+            500, [mc.Position("BTCUSDT", "long", D("0.5"), 60000, "isolated", leverage=10)]
+        ),
+    }
+    outcome = binance.simulate(mc.Scenario(accounts, [{"BTCUSDT": D(60000)}]))
+    assert outcome.equity == {"a": D(7000), "a:b": D(3500)}

@@ -127,10 +127,17 @@ class Ledger:
     OPENING = "opening"
 
     @classmethod
-    def opened(cls, balances: Mapping[str, Decimal]) -> Ledger:
+    def opened(
+        cls, balances: Mapping[str, Decimal], owners: Mapping[str, str] | None = None
+    ) -> Ledger:
         """A ledger whose participants start with ``balances`` (negative ones allowed: a
-        wallet already in debt)."""
+        wallet already in debt). ``owners`` names the account of each wallet (else it is read
+        from the wallet's name, :func:`owner`, which an account id or a symbol holding a
+        colon makes ambiguous)."""
         ledger = cls()
+        for name, key in (owners or {}).items():
+            ledger._owners[name] = key
+            ledger._wallets[key].append(name)
         for name, amount in balances.items():
             if amount > 0:
                 ledger.transfer(-1, cls.OPENING, name, amount, OPENING_BALANCE)

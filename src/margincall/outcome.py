@@ -270,7 +270,7 @@ class Outcome:
     @property
     def fund_opening(self) -> Decimal:
         """The insurance fund's opening balance."""
-        return self._received_by(lg.INSURANCE_FUND, ("opening balance",))
+        return self._received_by(lg.INSURANCE_FUND, (lg.OPENING_BALANCE,))
 
     @property
     def fund_income(self) -> Decimal:
@@ -343,7 +343,7 @@ class Outcome:
 
     def fees_paid(self, account: str) -> Decimal:
         """Liquidation fees, and the fees charged on its ADL fills where the policy has them."""
-        return self._paid(account, "liquidation fee") + self._paid(account, "ADL fee")
+        return self._paid(account, lg.LIQUIDATION_FEE) + self._paid(account, lg.ADL_FEE)
 
     def clawback_paid(self, account: str) -> Decimal:
         """What the account gave up to a clawback of profits."""
@@ -400,7 +400,7 @@ class Outcome:
             )
         index = self._index()
         lines = [f"At step {n.step}: {n.text}." for n in index.notices.get(account, ())]
-        opening = self._received(account, ("opening balance",), step=-1)
+        opening = self._received(account, (lg.OPENING_BALANCE,), step=-1)
         liquidated = list(index.liquidations.get(account, ()))
         if not liquidated:
             lines.append(f"{account} was not liquidated under {self.policy}.")
@@ -437,8 +437,8 @@ class Outcome:
                 f"{amount(clawed)} of its profit was clawed back to cover others' deficits under "
                 f"{self.policy}."
             )
-        deposited = self._received(account, ("deposit",))
-        withdrawn = self._paid(account, "withdrawal")
+        deposited = self._received(account, (lg.DEPOSIT,))
+        withdrawn = self._paid(account, lg.WITHDRAWAL)
         if deposited or withdrawn:
             lines.append(f"It deposited {amount(deposited)} and withdrew {amount(withdrawn)}.")
         lines.append(
@@ -446,7 +446,7 @@ class Outcome:
             f"of PnL, and ends with {amount(self.balance(account))}."
         )
         owed = self.debt(account)
-        repaid = self._paid(account, "debt repaid from the wallet")
+        repaid = self._paid(account, lg.DEBT_REPAID)
         interest = self._interest(account)
         if repaid:
             lines.append(f"{amount(repaid)} of its cash went to repay its debt.")
@@ -563,7 +563,7 @@ class Outcome:
             (
                 e.amount
                 for e in self._index().participant_events.get(lg.debt(account), ())
-                if e.reason == "interest on the debt" and e.source == lg.debt(account)
+                if e.reason == lg.DEBT_INTEREST and e.source == lg.debt(account)
             ),
             ZERO,
         )

@@ -80,6 +80,7 @@ class Book:
             for key, acct in scenario.accounts.items()
         }
         opening: dict[str, Decimal] = {}
+        owners: dict[str, str] = {}
         self.positions: dict[str, list[Open]] = {}
         self.modes: dict[str, PositionMode] = {}
         self.holders: dict[tuple[str, Side], dict[str, None]] = {}
@@ -90,11 +91,14 @@ class Book:
         """The market's side of every fill, per symbol, net long."""
         for key, acct in scenario.accounts.items():
             opening[lg.account(key)] = acct.balance
+            owners[lg.account(key)] = key
             self.modes[key] = acct.position_mode
             self.positions[key] = []
             for p in self.opening_positions[key]:
                 if p.isolated:
-                    opening[lg.isolated_margin(key, p.symbol, p.side)] = policy.isolated_margin(p)
+                    wallet = lg.isolated_margin(key, p.symbol, p.side)
+                    opening[wallet] = policy.isolated_margin(p)
+                    owners[wallet] = key
                 self.positions[key].append(
                     Open(p.symbol, p.side, p.size, p.entry_price, p.margin_mode, p.leverage)
                 )
@@ -106,7 +110,7 @@ class Book:
         opening[lg.INSURANCE_FUND] = (
             policy.spec.insurance_fund.initial_balance if fund is None else fund
         )
-        self.ledger = Ledger.opened(opening)
+        self.ledger = Ledger.opened(opening, owners)
         for key in scenario.accounts:  # the policy's account checks, once (mixed currencies)
             policy.check_account(self.account(key))
         self.touched: set[str] = set()

@@ -127,30 +127,26 @@ class Procedure(Backstop):
         margin in its tier (:func:`margincall.pricing.safe_interval`), narrowed by
         :data:`BAND`; a pool already at its maintenance margin, a pool of several legs, and
         every pool of a policy with its own liquidation-price hook, at every step."""
-        cross = [o for o in self.positions[key] if o.mode == "cross"]
-        pools = [o for o in self.positions[key] if o.mode == "isolated"]
-        always = False
-        if len(cross) == 1:
-            pools.append(cross[0])
-        elif cross:
-            always = True  # several symbols, or both legs of one: health moves with each
+        cross = sum(o.mode == "cross" for o in self.positions[key])
+        always = cross > 1  # several symbols, or both legs of one: health moves with each
         entries: list[tuple[str, Bound, Decimal]] = []
-        if pools and not self.policy.solves_liquidation_by_default:
-            always = True
-        elif pools:
-            account = self.account(key)
-            for position in account.positions:
-                if position.isolated or len(cross) == 1:
-                    interval = self.policy.safe_interval(account, position, self.marks)
-                    if interval is None:
-                        always = True
-                        continue
-                    low, high = interval
-                    with exact():
-                        if low > 0:
-                            entries.append((position.symbol, "low", low * (ONE + BAND)))
-                        if high is not None:
-                            entries.append((position.symbol, "high", high * (ONE - BAND)))
+        account = self.account(key)
+        for position in account.positions:
+            if not position.isolated and cross > 1:
+                continue
+            if not self.policy.solves_liquidation_by_default:
+                always = True
+                break
+            interval = self.policy.safe_interval(account, position, self.marks)
+            if interval is None:
+                always = True
+                continue
+            low, high = interval
+            with exact():
+                if low > 0:
+                    entries.append((position.symbol, "low", low * (ONE + BAND)))
+                if high is not None:
+                    entries.append((position.symbol, "high", high * (ONE - BAND)))
         self.triggers.put(key, self.order[key], entries, always)
 
     def changed(self, keys: set[str]) -> None:

@@ -228,15 +228,14 @@ class Book:
             owned = (self.ledger.balance(name) for name in self.ledger.wallets(key))
             return sum(owned, ZERO) + sum(pnls, ZERO)
 
-    def refresh(self) -> set[str]:
+    def refresh(self) -> None:
         """Bring every cached figure up to date: the accounts whose wallets or positions
-        changed since the last call go to :meth:`changed`, and are returned."""
+        changed since the last call go to :meth:`changed`."""
         touched = self.touched | self.ledger.touched
         if touched:
             self.touched = set()
             self.ledger.touched = set()
             self.changed(touched)
-        return touched
 
     def changed(self, keys: set[str]) -> None:
         """Accounts ``keys`` changed: layers that cache figures per account drop them."""

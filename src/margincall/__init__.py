@@ -17,9 +17,9 @@ from margincall.health import Health
 from margincall.hookspecs import fills_from_the_top, hookimpl
 from margincall.liquidity import DepthLadder, Level, MarkFill, NoLiquidity
 from margincall.market import Market
+from margincall.math.tiers import Tier
 from margincall.policy import Policy, PositionRisk, available_policies, load_policy
 from margincall.scenario import Scenario, Step, load_scenario
-from margincall.tiers import Tier
 
 __version__ = "0.1.0"
 

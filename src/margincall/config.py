@@ -28,7 +28,7 @@ from margincall._compat import tomllib
 from margincall.decimals import ONE, ZERO, exact, to_decimal
 from margincall.errors import InvalidInputError, MargincallError, PluginError, PolicyError
 from margincall.market import ContractType, Market
-from margincall.tiers import Tier, recursive_amounts
+from margincall.math.tiers import Tier, recursive_amounts
 
 SCHEMA_VERSION = 1
 

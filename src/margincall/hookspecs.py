@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from margincall.config import PolicySpec
     from margincall.health import Health
     from margincall.market import Market
-    from margincall.pricing import PriceProblem, PriceSolution
-    from margincall.tiers import Tier
+    from margincall.math.pricing import PriceProblem, PriceSolution
+    from margincall.math.tiers import Tier
     from margincall.waterfall import AdlCandidate, AdlFill, LiquidationAction, Pool
 
 PROJECT = "margincall"

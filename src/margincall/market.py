@@ -7,7 +7,7 @@ from typing import Literal
 
 import attrs
 
-from margincall.tiers import Tier
+from margincall.math.tiers import Tier
 
 ContractType = Literal["linear", "inverse"]
 

@@ -40,8 +40,9 @@ from margincall.decimals import (
 from margincall.errors import InvalidInputError, MargincallError, PluginError, PolicyError
 from margincall.health import Health
 from margincall.market import Market
+from margincall.math.pricing import Leg, PriceProblem, PriceSolution, safe_interval
+from margincall.math.tiers import Tier, tier_index
 from margincall.outcome import Outcome
-from margincall.pricing import Leg, PriceProblem, PriceSolution, safe_interval
 from margincall.registry import (
     BLOCK_ENV,
     PASSED_THROUGH,
@@ -52,7 +53,6 @@ from margincall.registry import (
     plugin_label,
 )
 from margincall.scenario import Scenario
-from margincall.tiers import Tier, tier_index
 from margincall.waterfall import (
     DEFICIT_STAGES,
     AdlCandidate,

@@ -13,7 +13,7 @@ import attrs
 
 from margincall.account import Side
 from margincall.market import Market
-from margincall.tiers import Tier
+from margincall.math.tiers import Tier
 
 OrderType = Literal["ioc", "fok", "market", "limit"]
 DeficitStage = Literal["insurance-fund", "adl", "clawback", "chasing", "venue"]

@@ -24,10 +24,10 @@ from margincall.display import amount
 from margincall.errors import InvalidInputError, MargincallError, PluginError
 from margincall.ledger import Ledger
 from margincall.liquidity import OrderSide
+from margincall.math.tiers import tier_index
 from margincall.outcome import AdlRecord, FillKind, Liquidation, Notice
 from margincall.policy import Policy
 from margincall.scenario import Scenario
-from margincall.tiers import tier_index
 
 
 @attrs.define(eq=False)

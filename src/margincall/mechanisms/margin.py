@@ -10,7 +10,7 @@ from margincall.config import PolicySpec
 from margincall.health import Health
 from margincall.hookspecs import hookimpl
 from margincall.market import Market
-from margincall.tiers import Tier, tier_for
+from margincall.math.tiers import Tier, tier_for
 
 
 @hookimpl

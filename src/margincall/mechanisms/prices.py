@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from margincall.hookspecs import hookimpl
-from margincall.pricing import PriceProblem, PriceSolution, solve
+from margincall.math.pricing import PriceProblem, PriceSolution, solve
 
 
 @hookimpl

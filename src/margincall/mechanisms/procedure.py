@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, Decimal
 
 from margincall.hookspecs import hookimpl
-from margincall.tiers import tier_for, tier_index
+from margincall.math.tiers import tier_for, tier_index
 from margincall.waterfall import Pool, PoolPosition, Takeover
 
 

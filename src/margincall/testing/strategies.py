@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 from margincall.account import MARGIN_MODES, SIDES, Account, MarginMode, Position, Side
 from margincall.decimals import ONE, ZERO, exact
 from margincall.market import ContractType, Market
-from margincall.tiers import Tier, recursive_amounts
+from margincall.math.tiers import Tier, recursive_amounts
 
 if TYPE_CHECKING:
     from margincall.policy import Policy

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
@@ -117,11 +118,18 @@ def lone_isolated(draw: st.DrawFn) -> tuple[mc.Policy, mc.Account, Decimal]:
     return policy, mc.Account(0, [position]), mark
 
 
-def general(policy: mc.Policy, account: mc.Account, symbol: str, *, maintenance: bool) -> object:
+def general(
+    policy: mc.Policy,
+    account: mc.Account,
+    symbol: str,
+    marks: dict[str, Decimal],
+    *,
+    maintenance: bool,
+) -> object:
     """The price through the policy's general path: its resolved hook on the assembled
     problem, as for any account."""
     with exact():
-        problem = policy._problem(account, account.positions[0], {})
+        problem = policy._problem(account, account.positions[0], marks)
         hook = policy._liquidation_price if maintenance else policy._bankruptcy_price
         return hook(policy.spec, problem).price
 
@@ -136,13 +144,34 @@ def test_policy_fast_path_equals_general_path(
     (position,) = account.positions
     symbol = position.symbol
     event(f"{policy.name}: fast path" if symbol in policy._tables else "general path")
-    assert policy.liquidation_price(account, symbol) == general(
-        policy, account, symbol, maintenance=True
-    )
-    assert policy.bankruptcy_price(account, symbol) == general(
-        policy, account, symbol, maintenance=False
-    )
     marks = {symbol: mark}
+    assert policy.liquidation_price(account, symbol, marks=marks) == general(
+        policy, account, symbol, marks, maintenance=True
+    )
+    assert policy.bankruptcy_price(account, symbol, marks=marks) == general(
+        policy, account, symbol, marks, maintenance=False
+    )
     assert policy.maintenance_margin(account, symbol, marks=marks) == (
         policy._maintenance_margin(account, symbol, marks, None)
     )
+
+
+def test_step_table_with_two_roots_takes_the_general_path() -> None:
+    """BitMEX XBTUSD (a step table: the rate jumps at each 150 XBT step, no amounts): a
+    short of 7,033,000 USD at 20,000 with 7.033 XBT meets its requirement at two prices, as
+    the value crosses an edge. The public call gives the one nearer the mark, as the segment
+    solver does, and without a mark refuses to choose. (Found by the benchmark's reference,
+    which solves each segment.)"""
+    policy = POLICIES["bitmex"]
+    assert not policy._tables["XBTUSD"].monotone
+    short = mc.Position("XBTUSD", "short", 7033000, 20000, "isolated", margin="7.033")
+    account = mc.Account(0, [short])
+    marks = {"XBTUSD": Decimal(20000)}
+    with exact():
+        alone = policy._problem(account, short, {})
+        with pytest.raises(mc.InvalidInputError, match="pass the symbol's mark price"):
+            solve_by_segments(alone, maintenance=True)  # two roots
+        nearer = solve_by_segments(policy._problem(account, short, marks), maintenance=True)
+    assert policy.liquidation_price(account, "XBTUSD", marks=marks) == nearer.price
+    with pytest.raises(mc.InvalidInputError, match="pass the symbol's mark price"):
+        policy.liquidation_price(account, "XBTUSD")

@@ -13,7 +13,8 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, getcontext, setcontext
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pluggy
@@ -64,6 +65,9 @@ from margincall.registry import (
     plugin_label,
 )
 from margincall.scenario import Scenario
+
+if TYPE_CHECKING:
+    from margincall.arrays import IsolatedRisk
 from margincall.waterfall import (
     DEFICIT_STAGES,
     AdlCandidate,
@@ -235,10 +239,12 @@ class Policy:
         is marked with :func:`~margincall.hookspecs.fills_from_the_top`)."""
         self._clawback = hook("margincall_clawback")
         self._debt_interest = hook("margincall_debt_interest")
-        self.overridden_hooks: frozenset[str] = _overridden(manager)
-        """The computation hooks the policy's own plugins implement (``margincall_*`` names),
-        overriding or adding to the default mechanisms; the hooks that only find or check
-        policy files are left out."""
+        self.overridden_hooks: Mapping[str, tuple[str, ...]] = _overridden(manager)
+        """The computation hooks the policy's own plugins implement, overriding or adding to
+        the default mechanisms: hook name (``margincall_*``) → the plugins implementing it.
+        The hooks that only find or check policy files are left out."""
+        self._arrays: dict[str, Any] = {}
+        """Per symbol, its resolved table as arrays (:mod:`margincall.arrays`), once."""
         self._tables = self._resolve_tables()
         self._fast_liquidation = "margincall_liquidation_price" not in self.overridden_hooks
         self._fast_bankruptcy = "margincall_bankruptcy_price" not in self.overridden_hooks
@@ -633,7 +639,7 @@ class Policy:
         needs no marks; a cross one needs the marks of the account's other cross symbols."""
         if self._fast_liquidation:
             lone = self._lone(account, symbol, side, marks)
-            if lone is not None and lone[0].isolated:
+            if lone is not None and lone[0].isolated and lone[1].monotone:
                 price = self._one_leg(lone[0], lone[1], maintenance=True)
                 if price is not UNDECIDED:
                     return price
@@ -666,6 +672,48 @@ class Policy:
         side: str | None,
     ) -> Decimal | None:
         return self._solve(which, account, symbol, marks, side).price
+
+    def isolated_risk(
+        self,
+        symbol: str,
+        *,
+        side: object,
+        size: object,
+        entry_price: object,
+        margin: object,
+        mark: object | None = None,
+    ) -> IsolatedRisk:
+        """Maintenance margin, liquidation and bankruptcy prices of a column of one-way
+        isolated positions in ``symbol``, vectorised (NumPy: ``pip install
+        'margincall[batch]'``).
+
+        ``side`` ("long"/"short"), ``size`` (contracts), ``entry_price``, ``margin`` (the
+        isolated margin) and ``mark`` are scalars or columns of one length: NumPy arrays,
+        pandas Series, Arrow arrays, lists. Numbers are taken as float64. Returns an
+        :class:`~margincall.arrays.IsolatedRisk` of float64 arrays (NaN where no positive
+        price exists; the maintenance margin needs ``mark``) in which every row equals the
+        exact scalar result for its float64 inputs rounded to float64: rows the vectorised
+        kernel cannot vouch for (near a tier edge, zero or a rounding boundary) are
+        recomputed through the exact path and listed in ``exact_rows``. A figure whose rule
+        has no vectorised form in this policy is computed row by row, with a
+        :class:`~margincall.arrays.BatchFallbackWarning` naming the hook. Raises
+        InvalidInputError naming the first row the scalar API would refuse.
+        Cost: O(rows × log tiers) plus the exact rows."""
+        try:
+            from margincall.arrays import isolated_risk  # NumPy: the batch extra
+        except ImportError as error:
+            raise MargincallError(
+                f"isolated_risk needs NumPy: pip install 'margincall[batch]' ({error})"
+            ) from None
+        return isolated_risk(
+            self,
+            symbol,
+            side=side,
+            size=size,
+            entry_price=entry_price,
+            margin=margin,
+            mark=mark,
+        )
 
     @_exact
     def risk(self, account: Account, *, marks: Mapping[str, object]) -> tuple[PositionRisk, ...]:
@@ -947,15 +995,17 @@ _FILE_HOOKS = frozenset({"margincall_policy_files", "margincall_check_config"})
 :attr:`Policy.overridden_hooks`."""
 
 
-def _overridden(manager: pluggy.PluginManager) -> frozenset[str]:
+def _overridden(manager: pluggy.PluginManager) -> Mapping[str, tuple[str, ...]]:
     defaults = tuple(DEFAULT_PLUGINS.values())
-    return frozenset(
-        name
-        for name in vars(manager.hook)
-        if name.startswith("margincall_")
-        and name not in _FILE_HOOKS
-        and any(i.plugin not in defaults for i in getattr(manager.hook, name).get_hookimpls())
-    )
+    found = {}
+    for name in sorted(vars(manager.hook)):
+        if not name.startswith("margincall_") or name in _FILE_HOOKS:
+            continue
+        impls = getattr(manager.hook, name).get_hookimpls()
+        plugins = tuple(i.plugin_name for i in reversed(impls) if i.plugin not in defaults)
+        if plugins:
+            found[name] = plugins
+    return MappingProxyType(found)
 
 
 def _distance(price: Decimal | None, mark: Decimal, liquidatable: bool) -> Decimal | None:

@@ -58,6 +58,13 @@ def exact() -> AbstractContextManager[Context]:
     return localcontext(CONTEXT)
 
 
+FAST = CONTEXT.copy()
+"""The context margincall's fast paths make current (``decimal.setcontext(FAST)``, restoring
+the caller's in a ``finally``): :data:`CONTEXT`'s settings without a copy per call. They run
+margincall's own arithmetic only, never a plugin's code, so nothing can change it; threads
+may share it, as an operation only reads its settings and ORs its flags in."""
+
+
 def exact_sums() -> AbstractContextManager[Context]:
     """Run a block of additions of money in :data:`LEDGER_CONTEXT` (no rounding, ever)."""
     return localcontext(LEDGER_CONTEXT)
@@ -102,12 +109,15 @@ def in_range(value: Decimal, what: str) -> Decimal:
     overflow the decimal context in the first product, deep in a computation."""
     if not value:
         return value
-    if not SMALLEST <= value.copy_abs() < LARGEST:  # copy_abs: exact, whatever the context
+    # adjusted(): the exponent of the leading digit; SMALLEST <= |value| < LARGEST, exactly
+    if not SMALLEST.adjusted() <= value.adjusted() < LARGEST.adjusted():
         raise InvalidInputError(
             f"{what}: {_shown(value)} is out of range; numbers must be 0 or of magnitude "
             f"between {SMALLEST} and {LARGEST} (exclusive)"
         )
     _, digits, exponent = value.as_tuple()
+    if int(exponent) >= -MAX_PLACES:
+        return value
     trailing = next(k for k, d in enumerate(reversed(digits)) if d)  # nonzero: a digit isn't 0
     places = -(int(exponent) + trailing)
     if places > MAX_PLACES:

@@ -9,8 +9,9 @@ implementations are resolved once, here, into plain callables; no computation go
 from __future__ import annotations
 
 import functools
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal
+from decimal import Decimal, getcontext, setcontext
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from margincall.config import (
 )
 from margincall.decimals import (
     CONTEXT,
+    FAST,
     ONE,
     ZERO,
     Number,
@@ -40,8 +42,17 @@ from margincall.decimals import (
 from margincall.errors import InvalidInputError, MargincallError, PluginError, PolicyError
 from margincall.health import Health
 from margincall.market import Market
-from margincall.math.pricing import Leg, PriceProblem, PriceSolution, safe_interval
-from margincall.math.tiers import Tier, tier_index
+from margincall.math.pricing import (
+    UNDECIDED,
+    Leg,
+    PriceProblem,
+    PriceSolution,
+    Undecided,
+    one_leg_root,
+    safe_interval,
+)
+from margincall.math.tiers import Table, Tier, tier_index
+from margincall.mechanisms import DEFAULT_PLUGINS
 from margincall.outcome import Outcome
 from margincall.registry import (
     BLOCK_ENV,
@@ -224,6 +235,31 @@ class Policy:
         is marked with :func:`~margincall.hookspecs.fills_from_the_top`)."""
         self._clawback = hook("margincall_clawback")
         self._debt_interest = hook("margincall_debt_interest")
+        self.overridden_hooks: frozenset[str] = _overridden(manager)
+        """The computation hooks the policy's own plugins implement (``margincall_*`` names),
+        overriding or adding to the default mechanisms; the hooks that only find or check
+        policy files are left out."""
+        self._tables = self._resolve_tables()
+        self._fast_liquidation = "margincall_liquidation_price" not in self.overridden_hooks
+        self._fast_bankruptcy = "margincall_bankruptcy_price" not in self.overridden_hooks
+
+    def _resolve_tables(self) -> dict[str, Table]:
+        """Each market's tier table resolved once (:class:`~margincall.math.tiers.Table`),
+        when no implementation of ``margincall_maintenance_tiers`` reads the position and the
+        maintenance margin is measured at the mark; a market whose hook fails keeps none, and
+        fails as before, when a figure needs it."""
+        tiers_hook = self._manager.hook.margincall_maintenance_tiers
+        if self._at_entry or any("position" in i.argnames for i in tiers_hook.get_hookimpls()):
+            return {}
+        tables = {}
+        with exact():
+            for symbol, market in self.markets.items():
+                try:
+                    tiers = self._maintenance_tiers(self.spec, market, None)
+                except MargincallError:
+                    continue
+                tables[symbol] = Table(tiers)
+        return tables
 
     # --- description ----------------------------------------------------------------------
 
@@ -304,6 +340,9 @@ class Policy:
     @_exact
     def tiers(self, position: Position) -> tuple[Tier, ...]:
         """The tier table that sets ``position``'s maintenance margin."""
+        table = self._tables.get(position.symbol)
+        if table is not None:
+            return table.tiers
         tiers: tuple[Tier, ...] = self._maintenance_tiers(
             self.spec, self.market(position.symbol), position
         )
@@ -450,11 +489,84 @@ class Policy:
 
     # --- public figures -------------------------------------------------------------------
 
-    @_exact
+    # --- the fast exact path: one position, a resolved table, no plugin code --------------
+
+    def _lone(
+        self, account: Account, symbol: str, side: str | None, marks: Mapping[str, object] | None
+    ) -> tuple[Position, Table, dict[str, Decimal]] | None:
+        """The account's one position, its market's resolved table and the checked marks,
+        when a figure of ``symbol`` concerns exactly that position and the table is resolved:
+        what the fast path computes with. None otherwise (and for anything a check would
+        refuse: the general path says why)."""
+        if type(account) is not Account or len(account.positions) != 1:
+            return None
+        position = account.positions[0]
+        table = self._tables.get(symbol)
+        if (
+            table is None
+            or position.symbol != symbol
+            or (side is not None and side != position.side)
+        ):
+            return None
+        return position, table, self._marks(marks) if marks else {}
+
+    def _one_leg(
+        self, position: Position, table: Table, maintenance: bool
+    ) -> Decimal | Undecided | None:
+        """The liquidation (``maintenance``) or bankruptcy price of an isolated ``position``
+        from its resolved table: :func:`~margincall.math.pricing.one_leg_root`, the same
+        operations as the hooks' default solver, in margincall's exact context
+        (:data:`~margincall.decimals.FAST`)."""
+        market = self.markets[position.symbol]
+        inverse = market.inverse
+        outer = getcontext()
+        setcontext(FAST)
+        try:
+            exposure = position.size * market.contract_size
+            entry = position.entry_price
+            at_entry = exposure / entry if inverse else exposure * entry
+            margin = position.margin
+            collateral = at_entry / position.leverage if margin is None else margin  # type: ignore[operator]
+            sigma = -position.sign if inverse else position.sign
+            root: Decimal | Undecided | None
+            if maintenance:
+                root = one_leg_root(table, sigma, exposure, at_entry, collateral)
+            else:
+                root = -(collateral - sigma * at_entry) / (sigma * exposure)
+                if root <= 0:
+                    root = None
+            if root is None or root is UNDECIDED:
+                return root
+            return 1 / root if inverse else root
+        finally:
+            setcontext(outer)
+
+    def _lone_margin(self, position: Position, table: Table, mark: Decimal) -> Decimal:
+        """Maintenance margin of ``position`` at ``mark`` from its resolved table."""
+        market = self.markets[position.symbol]
+        outer = getcontext()
+        setcontext(FAST)
+        try:
+            exposure = position.size * market.contract_size
+            value = exposure / mark if market.inverse else exposure * mark
+            j = bisect_left(table.edges, value)
+            return value * table.rates[j] - table.amounts[j]
+        finally:
+            setcontext(outer)
+
     def maintenance_margin(
         self, account: Account, symbol: str, *, marks: Mapping[str, object], side: str | None = None
     ) -> Decimal:
         """Maintenance margin of the ``symbol`` position at its mark, in settlement currency."""
+        lone = self._lone(account, symbol, side, marks)
+        if lone is not None and symbol in lone[2]:
+            return self._lone_margin(lone[0], lone[1], lone[2][symbol])
+        return self._maintenance_margin(account, symbol, marks, side)
+
+    @_exact
+    def _maintenance_margin(
+        self, account: Account, symbol: str, marks: Mapping[str, object], side: str | None
+    ) -> Decimal:
         self._check(account)
         position = self._select(account, symbol, side)
         return self._position_terms(position, self._marks(marks))[2]
@@ -508,7 +620,6 @@ class Policy:
         position = self._select(account, symbol, side)
         return which(self.spec, self._problem(account, position, self._marks(marks)))
 
-    @_exact
     def liquidation_price(
         self,
         account: Account,
@@ -520,9 +631,14 @@ class Policy:
         """Mark price of ``symbol`` at which the position's pool is liquidated, the other
         symbols held at ``marks``; None where no positive price exists. An isolated position
         needs no marks; a cross one needs the marks of the account's other cross symbols."""
-        return self._solve(self._liquidation_price, account, symbol, marks, side).price
+        if self._fast_liquidation:
+            lone = self._lone(account, symbol, side, marks)
+            if lone is not None and lone[0].isolated:
+                price = self._one_leg(lone[0], lone[1], maintenance=True)
+                if price is not UNDECIDED:
+                    return price
+        return self._price(self._liquidation_price, account, symbol, marks, side)
 
-    @_exact
     def bankruptcy_price(
         self,
         account: Account,
@@ -532,7 +648,24 @@ class Policy:
         side: str | None = None,
     ) -> Decimal | None:
         """Mark price of ``symbol`` at which the position's pool has zero margin balance."""
-        return self._solve(self._bankruptcy_price, account, symbol, marks, side).price
+        if self._fast_bankruptcy:
+            lone = self._lone(account, symbol, side, marks)
+            if lone is not None and lone[0].isolated:
+                price = self._one_leg(lone[0], lone[1], maintenance=False)
+                assert price is not UNDECIDED  # only the maintenance root can be undecided
+                return price
+        return self._price(self._bankruptcy_price, account, symbol, marks, side)
+
+    @_exact
+    def _price(
+        self,
+        which: Callable[..., PriceSolution],
+        account: Account,
+        symbol: str,
+        marks: Mapping[str, object] | None,
+        side: str | None,
+    ) -> Decimal | None:
+        return self._solve(which, account, symbol, marks, side).price
 
     @_exact
     def risk(self, account: Account, *, marks: Mapping[str, object]) -> tuple[PositionRisk, ...]:
@@ -808,6 +941,21 @@ class Policy:
 
 
 # --- loading ------------------------------------------------------------------------------
+
+_FILE_HOOKS = frozenset({"margincall_policy_files", "margincall_check_config"})
+"""Hooks that find or check policy files, not computation: left out of
+:attr:`Policy.overridden_hooks`."""
+
+
+def _overridden(manager: pluggy.PluginManager) -> frozenset[str]:
+    defaults = tuple(DEFAULT_PLUGINS.values())
+    return frozenset(
+        name
+        for name in vars(manager.hook)
+        if name.startswith("margincall_")
+        and name not in _FILE_HOOKS
+        and any(i.plugin not in defaults for i in getattr(manager.hook, name).get_hookimpls())
+    )
 
 
 def _distance(price: Decimal | None, mark: Decimal, liquidatable: bool) -> Decimal | None:

@@ -24,6 +24,8 @@ of the mark; the one nearer the mark is where liquidation would start, and is re
 
 from __future__ import annotations
 
+import enum
+from bisect import bisect_left
 from decimal import Decimal
 from itertools import pairwise
 
@@ -32,7 +34,7 @@ import attrs
 from margincall.decimals import PRECISION, ZERO
 from margincall.errors import InvalidInputError
 from margincall.market import Market
-from margincall.math.tiers import Tier, tier_index
+from margincall.math.tiers import Table, Tier, tier_index
 
 
 @attrs.frozen
@@ -121,6 +123,65 @@ def _roots(problem: PriceProblem, maintenance: bool) -> list[Decimal]:
     return roots
 
 
+class Undecided(enum.Enum):
+    """:func:`one_leg_root` cannot vouch for its answer: solve segment by segment instead."""
+
+    UNDECIDED = "undecided"
+
+
+UNDECIDED = Undecided.UNDECIDED
+
+
+def one_leg_root(
+    table: Table, sigma: int, exposure: Decimal, at_entry: Decimal, base: Decimal
+) -> Decimal | Undecided | None:
+    """The root ``u > 0`` of one leg's margin equation ``f(u) = base − σ·at_entry + σ·k·u −
+    MM(k·u)`` (``k = exposure``; ``base`` the collateral less other symbols' maintenance), or
+    None when no positive one exists, for a :attr:`~margincall.math.tiers.Table.monotone`
+    table; :data:`UNDECIDED` when the root's value lies within
+    :data:`~margincall.math.tiers.EDGE_GUARD` of a tier edge.
+
+    ``f`` is monotone, so the root's tier is found by bisecting the table's ladder (sign tests
+    at each edge), and the root is that one segment's ``−A/B``: the same coefficients, in the
+    same order of operations, as :func:`solve_by_segments`, hence the same result (no other
+    segment's root lies in its own segment, unless near an edge). O(log tiers), one division.
+    Runs in the caller's context: margincall's exact one.
+    """
+    if sigma > 0:
+        j = bisect_left(table.long_ladder, at_entry - base)
+    else:
+        j = bisect_left(table.short_ladder, base + at_entry)
+    a = base - sigma * at_entry + table.amounts[j]
+    b = sigma * exposure - exposure * table.rates[j]
+    u = -a / b
+    if u <= 0:
+        return None if j == 0 else UNDECIDED
+    value = u * exposure
+    high = table.inner_high[j]
+    if value <= table.inner_low[j] or (high is not None and value >= high):
+        return UNDECIDED
+    return u
+
+
+_TABLES: dict[int, tuple[tuple[Tier, ...], Table]] = {}
+"""Tables resolved for :func:`solve`, by the identity of the tier tuple they resolve (kept
+alive here, so the identity stays theirs); bounded by :data:`_TABLES_KEPT`."""
+_TABLES_KEPT = 256
+
+
+def table_of(tiers: tuple[Tier, ...]) -> Table:
+    """``tiers`` resolved (:class:`~margincall.math.tiers.Table`), once per tuple object: a
+    policy's market tables are the same tuples call after call."""
+    kept = _TABLES.get(id(tiers))
+    if kept is not None and kept[0] is tiers:
+        return kept[1]
+    if len(_TABLES) >= _TABLES_KEPT:
+        _TABLES.clear()
+    table = Table(tiers)
+    _TABLES[id(tiers)] = (tiers, table)
+    return table
+
+
 NOISE = Decimal(10) ** (10 - PRECISION)
 """Relative difference below which two roots are one: a root on a tier edge is found by
 both neighbouring segments, from coefficients rounded differently in the last digits."""
@@ -135,7 +196,30 @@ def _distinct(prices: list[Decimal]) -> list[Decimal]:
 
 
 def solve(problem: PriceProblem, *, maintenance: bool) -> PriceSolution:
-    """Solve ``margin balance = maintenance margin`` (or ``= 0`` when not ``maintenance``)."""
+    """Solve ``margin balance = maintenance margin`` (or ``= 0`` when not ``maintenance``).
+
+    A one-leg problem on a monotone table takes :func:`one_leg_root` (O(log tiers));
+    anything else, every segment (O(legs × tiers))."""
+    inverse = problem.market.inverse
+    if maintenance and len(problem.legs) == 1:
+        (leg,) = problem.legs
+        table = table_of(leg.tiers)
+        if table.monotone:
+            sigma = -leg.sign if inverse else leg.sign
+            at_entry = leg.exposure / leg.entry_price if inverse else leg.exposure * leg.entry_price
+            base = problem.collateral - problem.other_maintenance
+            root = one_leg_root(table, sigma, leg.exposure, at_entry, base)
+            if root is None:
+                return PriceSolution(None)
+            if root is not UNDECIDED:
+                price = 1 / root if inverse else root
+                u = 1 / price if inverse else price
+                return PriceSolution(price, (tier_index(leg.tiers, leg.exposure * u),))
+    return solve_by_segments(problem, maintenance=maintenance)
+
+
+def solve_by_segments(problem: PriceProblem, *, maintenance: bool) -> PriceSolution:
+    """:func:`solve` segment by segment, whatever the problem: every root of every segment."""
     inverse = problem.market.inverse
     prices = _distinct(
         sorted((1 / u if inverse else u) for u in _roots(problem, maintenance) if u > 0)

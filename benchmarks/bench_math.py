@@ -268,11 +268,15 @@ def reference_bankruptcy_price(
     down for a short); dYdX rounds the quote received, ``side·q·E − margin``, toward +∞ in
     quantums and divides it by ``q`` rounding the same way."""
     q = size * rule.contract_size
-    # margin + side·q·(1/E − u) = 0 (inverse), margin + side·q·(u − E) = 0 (linear)
-    u = 1 / entry + margin / (sign * q) if rule.inverse else entry - margin / (sign * q)
-    if u <= 0:
+    # margin + side·q·(1/E − 1/P) = 0 (inverse), margin + side·q·(P − E) = 0 (linear), each
+    # solved with one division, so that a price on a tick is exact before it is rounded to it
+    if rule.inverse:
+        below = q + sign * margin * entry
+        price = q * entry / below if below > 0 else ZERO
+    else:
+        price = (sign * q * entry - margin) / (sign * q)
+    if price <= 0:
         return None
-    price = 1 / u if rule.inverse else u
     if rule.tick is not None:
         steps = (price / rule.tick).to_integral_value(ROUND_CEILING if sign > 0 else ROUND_FLOOR)
         return steps * rule.tick
@@ -455,7 +459,8 @@ def positions(rule: Rule, n: int, seed: int = 12) -> dict[str, Any]:
     """``n`` isolated positions on ``rule``'s market, seeded: a tier drawn uniformly (its
     bounds in value, or in contracts for OKX), a value (or contract count) in it, an entry
     around ``reference_price``, long or short, a leverage log-uniform between 1 and the tier's
-    maximum (margin = value at entry / leverage), a mark within a few % of the entry."""
+    maximum, 1 in 20 at exactly 1x (margin = value at entry / leverage), a mark within a few
+    % of the entry."""
     rng = np.random.default_rng(seed)
     t = float_tables(rule)
     count = len(t["cap"])
@@ -479,7 +484,9 @@ def positions(rule: Rule, n: int, seed: int = 12) -> dict[str, Any]:
         value = amount
         size = (value * entry if rule.inverse else value / entry) / cs
     max_leverage = np.array([float(m) for m in rule.max_leverage])[k]
-    leverage = max_leverage ** rng.random(n)
+    # 1 in 20 at exactly 1x: a long then has no liquidation price, and its bankruptcy price
+    # is 0 up to the rounding of its float inputs (a tiny price or none)
+    leverage = np.where(rng.random(n) < 0.05, 1.0, max_leverage ** rng.random(n))
     return {
         "side": np.where(rng.random(n) < 0.5, "long", "short"),
         "size": size,

@@ -263,6 +263,20 @@ def close(got: float, want: Decimal | None, slack: float) -> bool:
     return abs(got - float(want)) <= 1e-9 * abs(float(want)) + slack
 
 
+def on_an_edge(rule: Any, p: dict[str, Any]) -> bool:
+    """Whether the position's value at the mark is within float64 rounding of a step
+    table's edge, where a float kernel cannot tell the two steps apart (a tax-bracket table
+    gives the same margin on both sides of an edge)."""
+    if not rule.step:
+        return False
+    q = p["size"] * rule.contract_size
+    value = q / p["mark"] if rule.inverse else q * p["mark"]
+    return any(
+        cap is not None and abs(value - cap) <= cap * Decimal("1e-12")
+        for _, cap, _, _ in rule.tiers
+    )
+
+
 @pytest.mark.parametrize("name", POLICIES)
 def test_the_numpy_kernel_is_margincalls_rule(bench: ModuleType, name: str) -> None:
     np = pytest.importorskip("numpy")
@@ -287,7 +301,8 @@ def test_the_numpy_kernel_is_margincalls_rule(bench: ModuleType, name: str) -> N
         step = float(rule.tick) if rule.tick else float(rule.quantum) / q if rule.quantum else 0
         assert close(risk.liquidation_price[0], liquidation, 0), (p, risk, liquidation)
         assert close(risk.bankruptcy_price[0], bankruptcy, step), (p, risk, bankruptcy)
-        assert close(risk.maintenance_margin[0], maintenance, 0), (p, risk, maintenance)
+        if not on_an_edge(rule, p):
+            assert close(risk.maintenance_margin[0], maintenance, 0), (p, risk, maintenance)
 
     check()
 

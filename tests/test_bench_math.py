@@ -148,18 +148,12 @@ def isolated_positions(draw: st.DrawFn, rule: Any) -> dict[str, Any]:
 def exact_figures(policy: mc.Policy, symbol: str, p: dict[str, Any]) -> list[Decimal | None]:
     """margincall's liquidation price (the root nearest the mark), bankruptcy price and
     maintenance margin at the mark.
-
-    Where ``liquidation_price`` and ``risk()`` disagree, the latter, the segment solver that
-    :mod:`margincall.math.pricing` documents, is the rule: the fast scalar path of 45279cf
-    ignores the mark on a step table with two roots (see
-    :func:`test_the_fast_path_picks_the_root_nearest_the_mark`)."""
+    """
     account = mc.Account(
         0, [mc.Position(symbol, p["side"], p["size"], p["entry"], "isolated", margin=p["margin"])]
     )
     marks = {symbol: p["mark"]}
     liquidation = policy.liquidation_price(account, symbol, marks=marks)
-    if policy.spec.markets[symbol].tier_model == "step":
-        liquidation = policy.risk(account, marks=marks)[0].liquidation_price
     return [
         liquidation,
         policy.bankruptcy_price(account, symbol),
@@ -167,11 +161,6 @@ def exact_figures(policy: mc.Policy, symbol: str, p: dict[str, Any]) -> list[Dec
     ]
 
 
-@pytest.mark.xfail(
-    reason="margincall 45279cf: the fast isolated path returns the farther of two roots on a "
-    "BitMEX step table, ignoring the mark (the segment solver and risk() take the nearer)",
-    strict=True,
-)
 def test_the_fast_path_picks_the_root_nearest_the_mark() -> None:
     """A BitMEX XBTUSD short of 7,033,000 USD at 20,000 (351.65 XBT: step 3, MM 1.5 % + the
     0.05 % taker rate) with 7.033 XBT: its equation has a root in step 3, at value 350.04 XBT,

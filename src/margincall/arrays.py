@@ -276,15 +276,16 @@ def _exact_row(
     results: dict[str, Floats],
 ) -> None:
     """Row ``row``'s flagged figures through the exact scalar path."""
-    position = Position(
+    position = Position._unchecked(  # the columns passed the scalar API's checks
         symbol,
         "long" if signs[row] > 0 else "short",
         Decimal(float(sizes[row])),
         Decimal(float(entries[row])),
         "isolated",
-        margin=Decimal(float(margins[row])),
+        Decimal(float(margins[row])),
+        None,
     )
-    account = Account(0, [position])
+    account = Account._unchecked(Decimal(0), (position,), "one-way")
     for figure, flags in redo.items():
         if not flags[row]:
             continue

@@ -38,10 +38,18 @@ from margincall.math.tiers import Table
 Floats = NDArray[np.float64]
 Flags = NDArray[np.bool_]
 
-ERROR = 2.0**-90
-"""Relative bound on a figure's error, against the sum of the magnitudes of its terms: the
-double-double operations err by a few 2⁻¹⁰⁴ each, the exact path's Decimal ones by 10⁻⁵⁰;
-this leaves a margin of 2¹⁰ and more."""
+OP = 2.0**-98
+"""Bound on the relative error of one double-double product or quotient (a few 2⁻¹⁰⁴ in
+truth), and of a table number's double-double copy."""
+
+ULP = 2.0**-52
+"""Bound on the relative error of one float64 rounding (2⁻⁵³, doubled): where a low part is
+rounded without its error being kept."""
+
+DEC = 2.0**-150
+"""Bound on the exact path's own rounding (50 significant digits, about 2⁻¹⁶³ an operation,
+over a dozen operations), relative to the magnitudes of the terms it sums: a row is certain
+only if that rounding, too, cannot move its float64."""
 
 LADDER_TOLERANCE = 2.0**-40
 """A row whose ladder target or value lies this close (relatively) to a tier edge is
@@ -155,19 +163,11 @@ class ArrayTable:
         self.rates = _Column(list(table.rates))
         self.amounts = _Column(list(table.amounts))
         with exact():
-            self.slopes = _Column([[1 - r for r in table.rates], [1 + r for r in table.rates]])
-        """``1 − σ·rate`` per tier: row 0 for σ = +1, row 1 for σ = −1."""
-
-
-def _near_edge(
-    x: Floats, edges: Floats, below: Floats, above: Floats, j: NDArray[np.intp]
-) -> Flags:
-    """Whether ``x``, found at position ``j`` of ``edges`` (between ``below`` and ``above``),
-    lies within :data:`LADDER_TOLERANCE` of either."""
-    tolerance = LADDER_TOLERANCE * np.abs(x)
-    return ((j > 0) & (np.abs(x - below) <= tolerance)) | (
-        (j < len(edges)) & (np.abs(above - x) <= tolerance)
-    )
+            # per side (σ = +1 first, then σ = −1), per tier: σ·amount and 1 / (1 − σ·rate)
+            self.signed_amounts = _Column([*table.amounts, *(-a for a in table.amounts)])
+            self.inverse_slopes = _Column(
+                [*(1 / (1 - r) for r in table.rates), *(1 / (1 + r) for r in table.rates)]
+            )
 
 
 def _rounds_uncertainly(high: Floats, low: Floats, bound: Floats) -> Flags:
@@ -230,96 +230,115 @@ def _chunk(
     mark: Floats | None,
     names: list[str],
 ) -> dict[str, tuple[Floats, Flags]]:
+    """One chunk of :func:`one_leg_figures`. Each double-double quantity carries a bound on
+    its error (``e…``; zero where every step was exact, as a product of two float64 by
+    Dekker's method is), so that cancellation (a 1x long's margin against its value) costs
+    no certainty where it cost no precision; a figure is certain when that bound and the
+    exact path's own rounding (:data:`DEC`) keep it off zero, a tier edge and a rounding
+    boundary."""
     size_split = _split(size)
     kh: Floats
     kl: Floats | float
     if t.unit:  # k = size, exactly
-        kh, kl, k_split = size, 0.0, size_split
+        kh, kl, k_split, ek = size, 0.0, size_split, 0.0
     else:
         ch, cl = t.contract
         c = np.full_like(size, ch)
         p, e = _prod(size, size_split, c, _split(c))
         kh, kl = _fast_two_sum(p, e + size * cl)
-        k_split = _split(kh)
+        k_split, ek = _split(kh), OP  # ek: k's relative error
 
     def price(vh: Floats, vl: Floats) -> tuple[Floats, Floats]:
         """The price at value ``v``: ``v / k`` (linear) or ``k / v`` (inverse)."""
         return _div(kh, kl, vh, vl, _split(vh)) if t.inverse else _div(vh, vl, kh, kl, k_split)
 
+    def settle(
+        h: Floats, absolute: Floats, relative: Floats, ph: Floats, pl: Floats
+    ) -> tuple[Floats, Flags]:
+        """The price ``ph + pl`` of a value ``h`` known within ``absolute``, itself within
+        ``relative``: NaN where the value is ≤ 0; uncertain where its sign or the price's
+        rounding is not known."""
+        positive = h > 0
+        uncertain = np.abs(h) <= 2 * absolute
+        uncertain |= positive & _rounds_uncertainly(ph, pl, 2 * relative * np.abs(ph))
+        return np.where(positive, ph, np.nan), uncertain
+
     out: dict[str, tuple[Floats, Flags]] = {}
     if "bankruptcy" in names or "liquidation" in names:
+        entry_split = _split(entry)
         if t.inverse:
-            ah, al = _div(kh, kl, entry, 0.0, _split(entry))
-            sigma = -sign
+            ah, al = _div(kh, kl, entry, 0.0, entry_split)
+            sigma, ea = -sign, OP + ek
         else:
-            ah, al = _mul(kh, kl, k_split, entry, 0.0, _split(entry))
-            sigma = sign
+            ah, al = _mul(kh, kl, k_split, entry, 0.0, entry_split)
+            sigma, ea = sign, (ek if t.unit else OP + ek)
         # T = A − σ·m: the bankruptcy value, and the liquidation ladder's target
-        th, tl = _sum(ah, al, -(sigma * margin), 0.0)
+        s, e = _two_sum(ah, -(sigma * margin))
+        z, dropped = _two_sum(e, al)
+        th, tl = _fast_two_sum(s, z)
         magnitude = np.abs(ah) + margin
+        et = ea * np.abs(ah) + np.abs(dropped) + DEC * magnitude
     if "bankruptcy" in names:
         ph, pl = price(th, tl)
-        bound = ERROR * magnitude
-        positive = th > bound
-        uncertain = (np.abs(th) <= bound) | (
-            positive & _rounds_uncertainly(ph, pl, bound / np.abs(th) * np.abs(ph))
-        )
-        out["bankruptcy"] = (np.where(positive, ph, np.nan), uncertain)
+        out["bankruptcy"] = settle(th, et, et / np.abs(th) + ek + 2 * OP, ph, pl)
     if "liquidation" in names:
-        side = (sigma < 0).view(np.int8).astype(np.intp)  # the ladder's row
-        ladders = t.ladders
+        ladders, up = t.ladders, sigma > 0
         j = np.where(
-            sigma > 0,
+            up,
             np.searchsorted(ladders[0], th, side="left"),
             np.searchsorted(ladders[1], th, side="left"),
         )
-        last = max(len(t.edges) - 1, 0)
-        if len(t.edges):
-            near = _near_edge(
-                th,
-                t.edges,
-                ladders[side, np.maximum(j - 1, 0)],
-                ladders[side, np.minimum(j, last)],
-                j,
-            )
-        else:
-            near = np.zeros(len(th), dtype=bool)
-        amounts, slopes = t.amounts, t.slopes
-        # N = T − σ·amount_j; v = N / (1 − σ·rate_j)
-        amount = amounts.hi[j]
-        nh, nl = _sum(th, tl, -(sigma * amount), -(sigma * amounts.lo[j]))
-        vh, vl = _div(
-            nh,
-            nl,
-            slopes.hi[side, j],
-            slopes.lo[side, j],
-            (slopes.halves[0][side, j], slopes.halves[1][side, j]),
-        )
+        near = _near(th, ladders, up, j)
+        at = j + np.where(up, 0, len(t.edges) + 1)  # per side, per tier
+        amounts, slopes = t.signed_amounts, t.inverse_slopes
+        # N = T − σ·amount_j; v = N / (1 − σ·rate_j), by the slope's reciprocal
+        ah_j, al_j = amounts.hi[at], amounts.lo[at]
+        s, e = _two_sum(th, -ah_j)
+        z, dropped = _two_sum(e, tl - al_j)  # tl − al_j is exact where al_j is 0
+        nh, nl = _fast_two_sum(s, z)
+        en = et + np.abs(dropped) + (OP + DEC) * np.abs(ah_j)
+        en += ULP * (np.abs(tl) + np.abs(al_j)) * (al_j != 0)
+        halves = (slopes.halves[0][at], slopes.halves[1][at])
+        vh, vl = _mul(nh, nl, _split(nh), slopes.hi[at], slopes.lo[at], halves)
         ph, pl = price(vh, vl)
-        bound = ERROR * (magnitude + np.abs(amount))
-        positive = nh > bound
-        uncertain = near | (np.abs(nh) <= bound)
-        uncertain |= positive & _rounds_uncertainly(ph, pl, bound / np.abs(nh) * np.abs(ph))
-        out["liquidation"] = (np.where(positive, ph, np.nan), uncertain)
+        values, uncertain = settle(nh, en, en / np.abs(nh) + ek + 4 * OP, ph, pl)
+        out["liquidation"] = (values, uncertain | near)
     if mark is not None:
         if t.inverse:
             vh, vl = _div(kh, kl, mark, 0.0, _split(mark))
+            ev = OP + ek
         else:
             vh, vl = _mul(kh, kl, k_split, mark, 0.0, _split(mark))
+            ev = ek if t.unit else OP + ek
         edges = t.edges
         j = np.searchsorted(edges, vh, side="left")
-        if len(edges):
-            last = len(edges) - 1
-            near = _near_edge(vh, edges, edges[np.maximum(j - 1, 0)], edges[np.minimum(j, last)], j)
-        else:
-            near = np.zeros(len(vh), dtype=bool)
+        near = _near(vh, edges.reshape(1, -1), np.ones(len(vh), dtype=bool), j)
         rates, amounts = t.rates, t.amounts
-        rh, rl = _mul(
-            vh, vl, _split(vh), rates.hi[j], rates.lo[j], (rates.halves[0][j], rates.halves[1][j])
-        )
-        amount = amounts.hi[j]
-        mh, ml = _sum(rh, rl, -amount, -amounts.lo[j])
-        bound = ERROR * (np.abs(rh) + np.abs(amount))
+        halves = (rates.halves[0][j], rates.halves[1][j])
+        rh, rl = _mul(vh, vl, _split(vh), rates.hi[j], rates.lo[j], halves)
+        ah_j, al_j = amounts.hi[j], amounts.lo[j]
+        s, e = _two_sum(rh, -ah_j)
+        z, dropped = _two_sum(e, rl - al_j)  # rl − al_j is exact where al_j is 0
+        mh, ml = _fast_two_sum(s, z)
+        em = (ev + 2 * OP + DEC) * np.abs(rh) + np.abs(dropped) + (OP + DEC) * np.abs(ah_j)
+        em += ULP * (np.abs(rl) + np.abs(al_j)) * (al_j != 0)
+        bound = 2 * em
         uncertain = near | (np.abs(mh) <= bound) | _rounds_uncertainly(mh, ml, bound)
         out["maintenance"] = (mh, uncertain)
     return out
+
+
+def _near(x: Floats, ladders: Floats, up: Flags, j: NDArray[np.intp]) -> Flags:
+    """Whether ``x``, at position ``j`` of its ladder (row 0 of ``ladders`` where ``up``,
+    else row 1), lies within :data:`LADDER_TOLERANCE` of the step below or above it."""
+    steps = ladders.shape[1]
+    if not steps:
+        return np.zeros(len(x), dtype=bool)
+    row = np.where(up, 0, 1) if len(ladders) > 1 else 0
+    below = ladders[row, np.maximum(j - 1, 0)]
+    above = ladders[row, np.minimum(j, steps - 1)]
+    tolerance = LADDER_TOLERANCE * np.abs(x)
+    near: Flags = ((j > 0) & (np.abs(x - below) <= tolerance)) | (
+        (j < steps) & (np.abs(above - x) <= tolerance)
+    )
+    return near

@@ -43,6 +43,9 @@ from margincall.decimals import (
 from margincall.errors import InvalidInputError, MargincallError, PluginError, PolicyError
 from margincall.health import Health
 from margincall.market import Market
+from margincall.math.health import pool_health
+from margincall.math.position import leverage as leverage_of
+from margincall.math.position import liquidation_distance, margin_at_leverage
 from margincall.math.pricing import (
     UNDECIDED,
     Leg,
@@ -380,7 +383,9 @@ class Policy:
         if position.leverage is None:
             raise InvalidInputError(f"position {position.symbol} has neither margin nor leverage")
         market = self.market(position.symbol)
-        return market.value(position.size, position.entry_price) / position.leverage
+        return margin_at_leverage(
+            market.value(position.size, position.entry_price), position.leverage
+        )
 
     @_exact
     def leverage(self, position: Position) -> Decimal | None:
@@ -391,7 +396,8 @@ class Policy:
         margin = self.isolated_margin(position) if position.isolated else None
         if margin is None or margin <= 0:
             return None
-        return self.market(position.symbol).value(position.size, position.entry_price) / margin
+        market = self.market(position.symbol)
+        return leverage_of(market.value(position.size, position.entry_price), margin)
 
     # --- input checks ---------------------------------------------------------------------
 
@@ -485,13 +491,15 @@ class Policy:
             else tuple(p for p in account.positions if not p.isolated)
         )
         balance = self.isolated_margin(position) if position.isolated else account.balance
-        mm = im = ZERO
-        for member in members:
-            value, pnl, requirement, _, _ = self._position_terms(member, marks)
-            balance += pnl
-            mm += requirement
-            im += self._initial_margin(self.spec, self.market(member.symbol), member, value)
-        return Health(balance, mm, im)
+        return pool_health(balance, (self._pool_terms(member, marks) for member in members))
+
+    def _pool_terms(
+        self, member: Position, marks: Mapping[str, Decimal]
+    ) -> tuple[Decimal, Decimal, Decimal]:
+        """(PnL, maintenance, initial margin) of a pool's member at the marks."""
+        value, pnl, requirement, _, _ = self._position_terms(member, marks)
+        initial = self._initial_margin(self.spec, self.market(member.symbol), member, value)
+        return pnl, requirement, initial
 
     # --- public figures -------------------------------------------------------------------
 
@@ -759,7 +767,7 @@ class Policy:
                     bankruptcy_price=self._bankruptcy_price(self.spec, problem).price,
                     leverage=self.leverage(position),
                     max_leverage=tier.max_leverage,
-                    liquidation_distance=_distance(
+                    liquidation_distance=liquidation_distance(
                         liq.price, checked[position.symbol], liquidatable
                     ),
                 )
@@ -1006,16 +1014,6 @@ def _overridden(manager: pluggy.PluginManager) -> Mapping[str, tuple[str, ...]]:
         if plugins:
             found[name] = plugins
     return MappingProxyType(found)
-
-
-def _distance(price: Decimal | None, mark: Decimal, liquidatable: bool) -> Decimal | None:
-    """``|price - mark| / mark``; 0 when the pool is liquidatable already, None when no
-    price liquidates it."""
-    if liquidatable:
-        return ZERO
-    if price is None:
-        return None
-    return abs(price - mark) / mark
 
 
 @attrs.frozen

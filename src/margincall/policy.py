@@ -70,7 +70,7 @@ from margincall.registry import (
 from margincall.scenario import Scenario
 
 if TYPE_CHECKING:
-    from margincall.arrays import IsolatedRisk
+    from margincall.arrays import CrossRisk, IsolatedRisk
 from margincall.waterfall import (
     DEFICIT_STAGES,
     AdlCandidate,
@@ -721,6 +721,47 @@ class Policy:
             entry_price=entry_price,
             margin=margin,
             mark=mark,
+        )
+
+    def cross_risk(
+        self,
+        *,
+        account: object,
+        symbol: object,
+        side: object,
+        size: object,
+        entry_price: object,
+        mark: object,
+        balance: object,
+    ) -> CrossRisk:
+        """The figures of cross accounts holding one position per symbol, vectorised over
+        their positions (NumPy: ``pip install 'margincall[batch]'``): one row per position,
+        ``account`` naming its account (any hashable labels), ``balance`` the account's
+        wallet balance on each of its rows, ``mark`` the mark of the row's symbol.
+
+        Returns a :class:`~margincall.arrays.CrossRisk`: per row the position's maintenance
+        margin, the liquidation and bankruptcy prices of its symbol with the account's other
+        symbols at their marks (as :meth:`liquidation_price` with those marks), and the
+        account's margin balance and maintenance margin (as :meth:`health`). Every row equals
+        the exact scalar result rounded to float64 (see :meth:`isolated_risk`). Raises
+        InvalidInputError naming the first row the scalar API would refuse, two positions of
+        one account in one symbol, or an account with two balances or two settlement
+        currencies. Cost: O(rows × (log tiers + symbols per account)) plus the exact rows."""
+        try:
+            from margincall.arrays import cross_risk  # NumPy: the batch extra
+        except ImportError as error:
+            raise MargincallError(
+                f"cross_risk needs NumPy: pip install 'margincall[batch]' ({error})"
+            ) from None
+        return cross_risk(
+            self,
+            account=account,
+            symbol=symbol,
+            side=side,
+            size=size,
+            entry_price=entry_price,
+            mark=mark,
+            balance=balance,
         )
 
     @_exact

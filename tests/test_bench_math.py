@@ -9,11 +9,10 @@ so that the script cannot rot. No timing is asserted.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import re
 import sys
-from decimal import Context, Decimal, localcontext
+from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -204,34 +203,12 @@ def test_the_bare_decimal_reference_is_margincalls_rule(bench: ModuleType, name:
             bench.reference_maintenance_margin(rule, size, entry, mark),
         ]
         theirs = exact_figures(policy, rule.symbol, p)
-        if tick_slip(bench, rule, sign, p, ours[1], theirs[1]):
-            theirs[1] = ours[1]  # margincall's slip, pinned by the strict xfail below
         for figure, got, want in zip(bench.COLUMNS, ours, theirs, strict=True):
             assert bench.agree(got, want), (figure, p, got, want)
 
     check()
 
 
-def tick_slip(
-    bench: ModuleType, rule: Any, sign: int, p: dict[str, Any], ours: Any, theirs: Any
-) -> bool:
-    """Whether margincall's tick-rounded bankruptcy price is one tick past ours because the
-    exact price lies on a tick and margincall rounded an inexact quotient of it (see
-    :func:`test_a_bankruptcy_price_on_a_tick_stays_on_it`)."""
-    if rule.tick is None or ours is None or theirs is None or theirs != ours - sign * rule.tick:
-        return False
-    with localcontext(Context(prec=100)):
-        unrounded = bench.reference_bankruptcy_price(
-            dataclasses.replace(rule, tick=None), sign, p["size"], p["entry"], p["margin"]
-        )
-    return bool(unrounded == ours)
-
-
-@pytest.mark.xfail(
-    reason="margincall: the Bybit bankruptcy price is rounded to the tick from an inexact "
-    "quotient, so an exact price on a tick can move one tick (seen on bybit-inverse)",
-    strict=True,
-)
 def test_a_bankruptcy_price_on_a_tick_stays_on_it() -> None:
     """A Bybit inverse short of 738,945 USD at 49,263 (15 BTC) with 7.5 BTC, leverage 2: its
     bankruptcy price is E × L / (L − 1) = 98,526 [Bybit's inverse isolated formula], a whole

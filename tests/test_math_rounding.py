@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -83,3 +84,38 @@ def test_ticks_are_whole_and_within_one_tick(price: Decimal, tick: Decimal) -> N
         assert up % tick == 0 and down % tick == 0
         assert price <= up < price + tick
         assert price - tick < down <= price
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "step", "up", "expected"),
+    [
+        # 197,052 / 2 = 98,526: on the 0.5 tick, up or down it stays (Bybit's inverse short
+        # at 49,263 and 2x: E·L/(L−1) = 98,526, help.bybit.com 360011431853, undated)
+        ("197052", "2", "0.5", True, "98526"),
+        ("197052", "2", "0.5", False, "98526"),
+        # 1/3 of 100 = 33.33…: up to 33.5, down to 33.0 on a 0.5 tick
+        ("100", "3", "0.5", True, "33.5"),
+        ("100", "3", "0.5", False, "33.0"),
+        # negative quotients round toward +∞ (up) and −∞ (down) too
+        ("-100", "3", "0.5", True, "-33.0"),
+        ("-100", "3", "0.5", False, "-33.5"),
+    ],
+)
+def test_ratio_to_step_rounds_exactly(
+    numerator: str, denominator: str, step: str, up: bool, expected: str
+) -> None:
+    """``ratio_to_step`` rounds the exact quotient: one on a step is left alone."""
+    got = mr.ratio_to_step(Decimal(numerator), Decimal(denominator), Decimal(step), up)
+    assert got == Decimal(expected)
+
+
+def test_ratio_to_step_keeps_a_quotient_a_50_digit_division_would_move() -> None:
+    """A quotient that is a whole number of ticks stays on its tick, where a 50-digit
+    computation of it can land a hair below (98,526 × 3 × ⅓ = 98,525.999…) and round down a
+    whole tick: the slip the benchmark's reference found in Bybit's bankruptcy price."""
+    with exact():
+        third = Decimal(1) / Decimal(3)
+        hair_below = Decimal(98526 * 3) * third  # 98525.99999…(50 digits)
+    assert hair_below < 98526
+    assert mr.ticks_down(hair_below, Decimal("0.5")) == Decimal("98525.5")  # the old slip
+    assert mr.ratio_to_step(Decimal(98526 * 3), Decimal(3), Decimal("0.5"), False) == 98526

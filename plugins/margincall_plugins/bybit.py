@@ -78,7 +78,8 @@ from margincall.market import Market
 from margincall.math.adl import equity_to_bankruptcy, leveraged_score
 from margincall.math.fund import hours_ago, peak_within
 from margincall.math.position import revalued
-from margincall.math.rounding import lots_up, ticks_down, ticks_up
+from margincall.math.pricing import bankruptcy_ratio
+from margincall.math.rounding import lots_up, ratio_to_step, ticks_down, ticks_up
 from margincall.mechanisms.procedure import largest_requirement, takeover
 from margincall.pricing import PriceProblem, PriceSolution, solve
 from margincall.tiers import tier_for, tier_index
@@ -166,6 +167,11 @@ def margincall_bankruptcy_price(problem: PriceProblem) -> PriceSolution:
     net = sum((leg.sign * leg.exposure for leg in problem.legs), ZERO)
     tick = problem.market.tick_size
     price = ticks_up(solution.price, tick) if net > 0 else ticks_down(solution.price, tick)
+    ratio = bankruptcy_ratio(problem)
+    if ratio is not None:  # one leg: rounded exactly, so a price on a tick stays on it
+        exact = ratio_to_step(*ratio, tick, up=net > 0)
+        if exact != price:  # the 50-digit quotient was a hair off the tick it lies on
+            price = exact
     return attrs.evolve(solution, price=price)
 
 

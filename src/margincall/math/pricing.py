@@ -31,7 +31,7 @@ from itertools import pairwise
 
 import attrs
 
-from margincall.decimals import PRECISION, ZERO
+from margincall.decimals import PRECISION, ZERO, exact_sums
 from margincall.errors import InvalidInputError
 from margincall.market import Market
 from margincall.math.tiers import Table, Tier, tier_index
@@ -180,6 +180,28 @@ def table_of(tiers: tuple[Tier, ...]) -> Table:
     table = Table(tiers)
     _TABLES[id(tiers)] = (tiers, table)
     return table
+
+
+def bankruptcy_ratio(problem: PriceProblem) -> tuple[Decimal, Decimal] | None:
+    """The bankruptcy price of a one-leg problem as an exact ratio ``(numerator,
+    denominator)``, the denominator positive, for rounding it exactly (a tick); None for a
+    pool of several legs. From ``c + σ·k·(u − e') = 0`` (``e'`` the entry, or ``1/entry``
+    for inverse contracts): linear ``P = (σ·k·E − c) / (σ·k)``, inverse ``P = σ·k·E / (σ·k −
+    c·E)``. Products of inputs only, in the exact sums' context (an inexact one raises)."""
+    if len(problem.legs) != 1:
+        return None
+    (leg,) = problem.legs
+    inverse = problem.market.inverse
+    sigma = -leg.sign if inverse else leg.sign
+    with exact_sums():
+        k, entry, c = leg.exposure, leg.entry_price, problem.collateral
+        if inverse:
+            numerator, denominator = sigma * k * entry, sigma * k - c * entry
+        else:
+            numerator, denominator = sigma * k * entry - c, sigma * k
+        if denominator < 0:
+            numerator, denominator = -numerator, -denominator
+    return (numerator, denominator) if denominator else None
 
 
 NOISE = Decimal(10) ** (10 - PRECISION)

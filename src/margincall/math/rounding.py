@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
+from margincall.decimals import exact_sums
+
 
 def multiples(amount: Decimal, step: Decimal, rounding: str) -> Decimal:
     """``amount / step`` rounded to an integer with ``rounding`` (``decimal.ROUND_CEILING``,
@@ -48,3 +50,15 @@ def ticks_up(price: Decimal, tick: Decimal) -> Decimal:
 def ticks_down(price: Decimal, tick: Decimal) -> Decimal:
     """``price`` rounded down (toward −∞) to the tick."""
     return to_step(price, tick, ROUND_FLOOR)
+
+
+def ratio_to_step(numerator: Decimal, denominator: Decimal, step: Decimal, up: bool) -> Decimal:
+    """``numerator / denominator`` rounded to a multiple of ``step``, up (toward +∞) or
+    down, *exactly*: the whole number of steps is an integer division of exact products, so
+    a quotient that lies on a step stays on it, where rounding a 50-digit quotient could
+    move it one step (…99999 rounded up). ``denominator`` and ``step`` must be positive."""
+    with exact_sums():  # products of inputs: exact, or Inexact raises
+        whole, remainder = divmod(numerator, denominator * step)  # truncated toward zero
+        if remainder and (numerator > 0) == up:
+            whole += 1 if up else -1
+        return whole * step

@@ -116,6 +116,6 @@ def test_ratio_to_step_keeps_a_quotient_a_50_digit_division_would_move() -> None
     with exact():
         third = Decimal(1) / Decimal(3)
         hair_below = Decimal(98526 * 3) * third  # 98525.99999…(50 digits)
-    assert hair_below < 98526
-    assert mr.ticks_down(hair_below, Decimal("0.5")) == Decimal("98525.5")  # the old slip
+        assert hair_below < 98526
+        assert mr.ticks_down(hair_below, Decimal("0.5")) == Decimal("98525.5")  # the old slip
     assert mr.ratio_to_step(Decimal(98526 * 3), Decimal(3), Decimal("0.5"), False) == 98526

@@ -117,5 +117,5 @@ def test_ratio_to_step_keeps_a_quotient_a_50_digit_division_would_move() -> None
         third = Decimal(1) / Decimal(3)
         hair_below = Decimal(98526 * 3) * third  # 98525.99999…(50 digits)
         assert hair_below < 98526
-        assert mr.ticks_down(hair_below, Decimal("0.5")) == Decimal("98525.5")  # the old slip
-    assert mr.ratio_to_step(Decimal(98526 * 3), Decimal(3), Decimal("0.5"), False) == 98526
+        assert mr.ticks_down(hair_below, Decimal(1)) == 98525  # the old slip, a whole tick
+    assert mr.ratio_to_step(Decimal(98526 * 3), Decimal(3), Decimal(1), False) == 98526

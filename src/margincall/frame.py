@@ -336,13 +336,13 @@ class _Frame:
             account = accounts[row]
             if account is None:
                 raise self.fail("account", row, "missing: a cross row needs its account")
-            first = balance_of.setdefault(account, (balances[row], row))
+            first = balance_of.setdefault(account, (float(balances[row]), row))
             if first[0] != balances[row]:
                 raise self.fail(
                     "balance",
                     row,
                     f"account {account!r} has balance {first[0]!r} on row "
-                    f"{self.frame.index[first[1]]!r} and {balances[row]!r} here: "
+                    f"{self.frame.index[first[1]]!r} and {float(balances[row])!r} here: "
                     "a balance is the account's, the same on each of its rows",
                 )
             if (account, symbols[row]) in held:

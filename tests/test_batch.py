@@ -228,7 +228,10 @@ def test_inputs_broadcast_and_accept_pandas() -> None:
         ({"entry_price": [1.0, 0.0]}, r"entry_price\[1\]: must be > 0"),
         ({"margin": [1.0, -1.0]}, r"margin\[1\]: must be >= 0"),
         ({"mark": [1.0, 1e31]}, r"mark\[1\]: 9999999999999999635896294965248 is out of range"),
-        ({"size": [1.0, 2.0, 3.0]}, r"the columns differ in length \(size 3, entry_price 2"),
+        (
+            {"size": [1.0, 2.0, 3.0]},
+            r"the columns differ in length \(side 2, size 3, entry_price 2",
+        ),
         ({"size": [[1.0], [2.0]]}, r"size: expected a number or one column, got shape"),
         ({"size": ["a", "b"]}, r"size: expected numbers"),
     ],
@@ -252,4 +255,133 @@ def test_unknown_symbol_is_refused() -> None:
     with pytest.raises(InvalidInputError, match="unknown symbol 'NOPE'"):
         POLICIES["binance-usdm"].isolated_risk(
             "NOPE", side="long", size=1.0, entry_price=1.0, margin=1.0
+        )
+
+
+# --- cross accounts -----------------------------------------------------------------------
+
+
+@st.composite
+def cross_books(draw: st.DrawFn, policy: mc.Policy) -> list[tuple[object, ...]]:
+    """1 to 4 accounts, each with 1 to 3 cross positions in distinct symbols of one
+    settlement currency, its balance on each row: rows (account, symbol, side, size, entry,
+    mark, balance) of floats."""
+    by_currency: dict[str, list[str]] = {}
+    for symbol, market in sorted(policy.markets.items()):
+        by_currency.setdefault(market.settlement_currency, []).append(symbol)
+    rows = []
+    for account in range(draw(st.integers(1, 4))):
+        currency = draw(st.sampled_from(sorted(by_currency)))
+        symbols = draw(
+            st.lists(st.sampled_from(by_currency[currency]), min_size=1, max_size=3, unique=True)
+        )
+        balance = float(draw(mst.decimals_between(0, 10**6, 2)))
+        for symbol in symbols:
+            market = policy.markets[symbol]
+            entry = draw(mst.prices(market))
+            rows.append(
+                (
+                    f"a{account}",
+                    symbol,
+                    draw(st.sampled_from(["long", "short"])),
+                    float(draw(mst.sizes(market, max_lots=10**5))),
+                    float(entry),
+                    float(draw(mst.nearby_prices(market, entry))),
+                    balance,
+                )
+            )
+    return rows
+
+
+def cross_scalar(policy: mc.Policy, rows: list[tuple[object, ...]], i: int) -> list[float]:
+    """Row ``i``'s five figures through the exact scalar path: its account built from every
+    row of that account, the floats at their exact values."""
+    mine = [r for r in rows if r[0] == rows[i][0]]
+    account = mc.Account(
+        Decimal(mine[0][6]),  # type: ignore[arg-type]
+        [mc.Position(r[1], r[2], Decimal(r[3]), Decimal(r[4])) for r in mine],  # type: ignore[arg-type]
+    )
+    marks = {r[1]: Decimal(r[5]) for r in mine}  # type: ignore[arg-type]
+    symbol = rows[i][1]
+    health = policy.health(account, symbol, marks=marks)  # type: ignore[arg-type]
+    figures = [
+        policy.maintenance_margin(account, symbol, marks=marks),  # type: ignore[arg-type]
+        policy.liquidation_price(account, symbol, marks=marks),  # type: ignore[arg-type]
+        policy.bankruptcy_price(account, symbol, marks=marks),  # type: ignore[arg-type]
+        health.margin_balance,
+        health.maintenance_margin,
+    ]
+    return [math.nan if f is None else float(f) for f in figures]
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
+@settings(max_examples=15, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(data=st.data())
+def test_cross_batch_equals_the_exact_scalar_path(name: str, data: st.DataObject) -> None:
+    """Every row of ``cross_risk`` equals the exact scalar result rounded to float64: the
+    position's maintenance margin, its symbol's liquidation and bankruptcy prices with the
+    account's other symbols at their marks, the account's margin balance and maintenance."""
+    policy = POLICIES[name]
+    rows = data.draw(cross_books(policy), label="rows")
+    account, symbol, side, size, entry, mark, balance = (list(c) for c in zip(*rows, strict=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BatchFallbackWarning)
+        risk = policy.cross_risk(
+            account=account,
+            symbol=symbol,
+            side=side,
+            size=size,
+            entry_price=entry,
+            mark=mark,
+            balance=balance,
+        )
+    for i in range(len(rows)):
+        got = [
+            risk.maintenance_margin[i],
+            risk.liquidation_price[i],
+            risk.bankruptcy_price[i],
+            risk.margin_balance[i],
+            risk.pool_maintenance_margin[i],
+        ]
+        expected = cross_scalar(policy, rows, i)
+        assert all(same(g, e) for g, e in zip(got, expected, strict=True)), (i, rows, got)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"symbol": ["BTCUSDT", "BTCUSDT"]}, r"account 'a' holds BTCUSDT in rows 0 and 1"),
+        ({"balance": [100.0, 200.0]}, r"account 'a': balance\[0\] is 100\.0 but balance\[1\]"),
+        ({"symbol": ["BTCUSDT", "NOPE"]}, r"symbol\[1\]: unknown symbol 'NOPE'"),
+        ({"mark": [60000.0, -1.0]}, r"mark\[1\]: must be > 0"),
+        ({"account": [["a"], ["a"]]}, r"account: expected one column"),
+    ],
+)
+def test_bad_cross_columns_are_refused(changes: dict[str, object], message: str) -> None:
+    arguments: dict[str, object] = {
+        "account": ["a", "a"],
+        "symbol": ["BTCUSDT", "ETHUSDT"],
+        "side": ["long", "short"],
+        "size": [1.0, 2.0],
+        "entry_price": [60000.0, 3000.0],
+        "mark": [60000.0, 3000.0],
+        "balance": [100.0, 100.0],
+    }
+    arguments.update(changes)
+    with pytest.raises(InvalidInputError, match=message):
+        POLICIES["binance-usdm"].cross_risk(**arguments)  # type: ignore[arg-type]
+
+
+def test_a_cross_account_settles_in_one_currency() -> None:
+    """binance-coinm: BTCUSD_PERP settles in BTC, ETHUSD_PERP in ETH; one account cannot
+    hold both in one cross pool (as the scalar API refuses)."""
+    with pytest.raises(InvalidInputError, match=r"settle in BTC .* and ETH"):
+        POLICIES["binance-coinm"].cross_risk(
+            account=["a", "a"],
+            symbol=["BTCUSD_PERP", "ETHUSD_PERP"],
+            side="long",
+            size=1.0,
+            entry_price=[60000.0, 3000.0],
+            mark=[60000.0, 3000.0],
+            balance=1.0,
         )

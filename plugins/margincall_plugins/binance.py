@@ -33,7 +33,7 @@ from decimal import Decimal
 
 from margincall import hookimpl
 from margincall._compat import Traversable
-from margincall.decimals import ONE, ZERO
+from margincall.math.adl import profit_margin_ratio_score
 from margincall.mechanisms.procedure import largest_requirement, reduction_to_compliance, takeover
 from margincall.waterfall import AdlCandidate, LiquidationAction, Pool, Reduce
 from margincall_plugins import policy_files
@@ -58,7 +58,9 @@ def margincall_liquidation_action(pool: Pool, attempt: int) -> LiquidationAction
 
 @hookimpl
 def margincall_adl_score(candidate: AdlCandidate) -> Decimal:
-    pnl_percent = max(ZERO, candidate.unrealized_pnl) / max(ONE, candidate.wallet_balance)
-    equity = candidate.wallet_balance + candidate.account_unrealized_pnl
-    margin_ratio = ZERO if equity <= 0 else candidate.maintenance_margin / equity
-    return pnl_percent * margin_ratio
+    return profit_margin_ratio_score(
+        candidate.unrealized_pnl,
+        candidate.wallet_balance,
+        candidate.account_unrealized_pnl,
+        candidate.maintenance_margin,
+    )

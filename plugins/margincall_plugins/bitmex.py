@@ -35,7 +35,7 @@ the bankruptcy price with no fee, the trading fees. BitMEX's own rules, here:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 
 import attrs
 
@@ -44,6 +44,9 @@ from margincall._compat import Traversable
 from margincall.account import Position
 from margincall.config import PolicySpec
 from margincall.market import Market
+from margincall.math.adl import leveraged_score
+from margincall.math.position import exposure, value
+from margincall.math.rounding import lots_up
 from margincall.mechanisms.adl import effective_leverage
 from margincall.mechanisms.procedure import largest_requirement, takeover
 from margincall.tiers import Tier, tier_index
@@ -128,9 +131,7 @@ def margincall_liquidation_action(pool: Pool, attempt: int) -> LiquidationAction
     if attempt == 0 and step > 0 and target.bankruptcy_price is not None:
         lower_limit = target.tiers[step - 1].max_notional
         per_contract = target.value / target.size
-        lot = target.market.lot_size
-        lots = ((target.value - lower_limit) / per_contract / lot).to_integral_value(ROUND_CEILING)
-        size = lots * lot
+        size = lots_up((target.value - lower_limit) / per_contract, target.market.lot_size)
         if size < target.size:
             return Reduce(target.symbol, target.side, size, "fok", target.bankruptcy_price)
     return takeover(target)
@@ -141,16 +142,11 @@ def entry_value(config: PolicySpec, candidate: AdlCandidate) -> Decimal:
     currency (size × contract size × E, or ÷ E for an inverse contract)."""
     market = config.market_spec(candidate.symbol)
     assert market is not None  # candidates come from positions the policy priced
-    exposure = candidate.size * market.contract_size
-    if market.contract_type == "inverse":
-        return exposure / candidate.entry_price
-    return exposure * candidate.entry_price
+    held = exposure(candidate.size, market.contract_size)
+    return value(held, candidate.entry_price, inverse=market.contract_type == "inverse")
 
 
 @hookimpl
 def margincall_adl_score(config: PolicySpec, candidate: AdlCandidate) -> Decimal:
     pnl_pct = candidate.unrealized_pnl / entry_value(config, candidate)
-    leverage = effective_leverage(candidate)
-    if leverage is None:  # no equity left: profit alone, as the default mechanism does
-        return pnl_pct
-    return pnl_pct * leverage if pnl_pct > 0 else pnl_pct / leverage
+    return leveraged_score(pnl_pct, effective_leverage(candidate))

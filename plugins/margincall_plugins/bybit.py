@@ -64,7 +64,7 @@ loss gap, then ADL at the bankruptcy price with the maker fee (``[adl]``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 import attrs
 
@@ -75,7 +75,10 @@ from margincall.config import PolicySpec
 from margincall.decimals import CONTEXT, ONE, ZERO, running_in, to_decimal
 from margincall.errors import InvalidInputError
 from margincall.market import Market
-from margincall.mechanisms.insurance import hours_ago, peak_within
+from margincall.math.adl import equity_to_bankruptcy, leveraged_score
+from margincall.math.fund import hours_ago, peak_within
+from margincall.math.position import revalued
+from margincall.math.rounding import lots_up, ticks_down, ticks_up
 from margincall.mechanisms.procedure import largest_requirement, takeover
 from margincall.pricing import PriceProblem, PriceSolution, solve
 from margincall.tiers import tier_for, tier_index
@@ -162,8 +165,8 @@ def margincall_bankruptcy_price(problem: PriceProblem) -> PriceSolution:
         return solution
     net = sum((leg.sign * leg.exposure for leg in problem.legs), ZERO)
     tick = problem.market.tick_size
-    rounding = ROUND_CEILING if net > 0 else ROUND_FLOOR
-    return attrs.evolve(solution, price=(solution.price / tick).to_integral_value(rounding) * tick)
+    price = ticks_up(solution.price, tick) if net > 0 else ticks_down(solution.price, tick)
+    return attrs.evolve(solution, price=price)
 
 
 # --- procedure ----------------------------------------------------------------------------
@@ -179,8 +182,7 @@ def reduction_to_lower_tier(pool: Pool, target: PoolPosition) -> Decimal | None:
     per_contract = value / target.size
     others = pool.maintenance_margin - target.maintenance_margin
     for lower in reversed(tiers[: tier_index(tiers, value)]):
-        excess = (value - lower.max_notional) / per_contract / market.lot_size
-        size = excess.to_integral_value(ROUND_CEILING) * market.lot_size
+        size = lots_up((value - lower.max_notional) / per_contract, market.lot_size)
         if size >= target.size:
             return None
         left = value - size * per_contract
@@ -212,17 +214,11 @@ def margincall_adl_score(config: PolicySpec, candidate: AdlCandidate) -> Decimal
         return None  # the default ranks by the same formula with the pool's equity
     mark, entry = candidate.mark_price, candidate.entry_price
     sign = 1 if candidate.side == "long" else -1
-    if market.contract_type == "inverse":
-        entry_value = candidate.notional * mark / entry
-        equity = sign * candidate.notional * (mark / bankrupt - 1)
-    else:
-        entry_value = candidate.notional * entry / mark
-        equity = sign * candidate.notional * (mark - bankrupt) / mark
+    inverse = market.contract_type == "inverse"
+    entry_value = revalued(candidate.notional, mark, entry, inverse=inverse)
+    equity = equity_to_bankruptcy(sign, candidate.notional, mark, bankrupt, inverse=inverse)
     pnl_pct = candidate.unrealized_pnl / entry_value
-    if equity <= 0:
-        return pnl_pct
-    leverage = candidate.notional / equity
-    return pnl_pct * leverage if pnl_pct > 0 else pnl_pct / leverage
+    return leveraged_score(pnl_pct, None if equity <= 0 else candidate.notional / equity)
 
 
 @attrs.frozen

@@ -36,6 +36,8 @@ from margincall._compat import Traversable
 from margincall.account import Position
 from margincall.config import MarketSpec, PolicySpec
 from margincall.market import Market
+from margincall.math.position import exposure, value
+from margincall.math.rounding import multiples
 from margincall.mechanisms.procedure import largest_requirement, takeover
 from margincall.tiers import Tier
 from margincall.waterfall import LiquidationAction, Pool, PoolPosition, Reduce
@@ -96,8 +98,8 @@ def margincall_check_config(config: PolicySpec) -> list[str]:
 def coin_size(market: Market | MarketSpec, size: Decimal, entry_price: Decimal) -> Decimal:
     """The position's size in coin: contracts × contract size (linear), or the face value
     over the entry price (inverse; Deribit values it at the mark, see the module docstring)."""
-    exposure = size * market.contract_size
-    return exposure / entry_price if market.contract_type == "inverse" else exposure
+    held = exposure(size, market.contract_size)
+    return value(held, entry_price, inverse=True) if market.contract_type == "inverse" else held
 
 
 def maintenance_rate(config: PolicySpec, market: Market, size: Decimal, entry: Decimal) -> Decimal:
@@ -133,7 +135,7 @@ def step_contracts(config: PolicySpec, target: PoolPosition) -> Decimal:
     market = target.market
     face = config.number(STEP)
     per_contract = market.contract_size * (1 if market.inverse else target.mark_price)
-    lots = (face / per_contract / market.lot_size).to_integral_value(ROUND_CEILING)
+    lots = multiples(face / per_contract, market.lot_size, ROUND_CEILING)
     return max(lots, Decimal(1)) * market.lot_size
 
 
@@ -154,7 +156,7 @@ def steps_to_compliance(config: PolicySpec, pool: Pool, target: PoolPosition) ->
     each step (the requirement falls by at least the fee rate, which is below the
     maintenance rate), so the least number is found by bisection."""
     step = step_contracts(config, target)
-    count = (target.size / step).to_integral_value(ROUND_CEILING)
+    count = multiples(target.size, step, ROUND_CEILING)
     low, high = 1, int(count)
     if not _compliant(config, pool, target, min(high * step, target.size)):
         return target.size

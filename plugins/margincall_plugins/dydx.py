@@ -44,6 +44,7 @@ from margincall.config import PolicySpec
 from margincall.decimals import ONE, ZERO
 from margincall.health import Health
 from margincall.hookspecs import fills_from_the_top
+from margincall.math.rounding import multiples
 from margincall.mechanisms import adl as default_adl
 from margincall.mechanisms.procedure import largest_requirement, takeover
 from margincall.pricing import PriceProblem, PriceSolution, solve
@@ -130,7 +131,7 @@ def bankruptcy_quote_price(
     it pays), is rounded toward +∞ in multiples of ``quantum``, so that closing at the rounded
     price never needs an insurance-fund payment; the price is divided out with the rounding
     in the same direction."""
-    received = ((side * exposure * entry - collateral) / quantum).to_integral_value(ROUND_CEILING)
+    received = multiples(side * exposure * entry - collateral, quantum, ROUND_CEILING)
     with localcontext() as ctx:  # the division, too, rounds in the fund's favour
         ctx.rounding = ROUND_CEILING if side > 0 else ROUND_FLOOR
         return side * received * quantum / exposure

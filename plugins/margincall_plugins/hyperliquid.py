@@ -54,6 +54,8 @@ from margincall._compat import Traversable
 from margincall.config import Parameter, PolicySpec
 from margincall.decimals import ONE, ZERO, exact
 from margincall.market import Market
+from margincall.math.adl import effective_leverage
+from margincall.math.rounding import multiples
 from margincall.mechanisms.procedure import largest_requirement, takeover
 from margincall.tiers import Tier, recursive_amounts
 from margincall.waterfall import AdlCandidate, LiquidationAction, Pool, Reduce
@@ -168,7 +170,7 @@ def margincall_maintenance_tiers(market: Market) -> tuple[Tier, ...]:
 def chunk(size: Decimal, share: Decimal, lot: Decimal) -> Decimal:
     """``size × share`` rounded down to whole lots (Hyperliquid rounds sizes to the asset's
     ``szDecimals``), at least one lot and at most ``size``."""
-    lots = (size * share / lot).to_integral_value(rounding=ROUND_DOWN)
+    lots = multiples(size * share, lot, ROUND_DOWN)
     return min(size, max(ONE, lots) * lot)
 
 
@@ -201,7 +203,9 @@ def margincall_liquidation_action(
 
 @hookimpl
 def margincall_adl_score(candidate: AdlCandidate) -> Decimal:
-    account_value = candidate.wallet_balance + candidate.account_unrealized_pnl
-    if account_value <= 0:
+    leverage = effective_leverage(
+        candidate.notional, candidate.wallet_balance, candidate.account_unrealized_pnl
+    )
+    if leverage is None:  # account value <= 0
         return ZERO
-    return candidate.mark_price / candidate.entry_price * (candidate.notional / account_value)
+    return candidate.mark_price / candidate.entry_price * leverage

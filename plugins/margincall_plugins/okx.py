@@ -56,8 +56,9 @@ from margincall.config import Parameter, PolicySpec
 from margincall.decimals import ZERO
 from margincall.errors import InvalidInputError
 from margincall.market import Market
+from margincall.math.adl import price_pnl_ratio
+from margincall.math.fund import hours_ago, peak_within
 from margincall.mechanisms.adl import effective_leverage
-from margincall.mechanisms.insurance import hours_ago, peak_within
 from margincall.mechanisms.procedure import largest_requirement, takeover
 from margincall.tiers import Tier, tier_for, tier_index
 from margincall.waterfall import AdlCandidate, LiquidationAction, Pool, Reduce
@@ -177,7 +178,7 @@ def margincall_liquidation_action(pool: Pool, attempt: int) -> LiquidationAction
 @hookimpl
 def margincall_adl_score(candidate: AdlCandidate) -> Decimal:
     sign = 1 if candidate.side == "long" else -1
-    pnl_pct = sign * (candidate.mark_price - candidate.entry_price) / candidate.entry_price
+    pnl_pct = price_pnl_ratio(sign, candidate.entry_price, candidate.mark_price)
     leverage = effective_leverage(candidate)
     return pnl_pct if leverage is None else pnl_pct * leverage
 

@@ -25,9 +25,9 @@ import attrs
 import numpy as np
 
 from margincall.account import Account, Position
-from margincall.decimals import non_negative, positive
+from margincall.decimals import non_negative, positive, to_decimal
 from margincall.errors import InvalidInputError, MargincallError
-from margincall.math.batch import ArrayTable, Floats, one_leg_figures
+from margincall.math.batch import ArrayTable, Floats, cross_figures, one_leg_figures
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -81,37 +81,42 @@ class IsolatedRisk:
 
 # --- input columns ------------------------------------------------------------------------
 
+Check = Callable[..., Decimal]
+"""The scalar API's check of a number: positive, non_negative or to_decimal."""
 
-def _floats(name: str, value: object) -> Floats:
+
+def _floats(what: str, name: str, value: object) -> Floats:
     try:
         column = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
-        raise InvalidInputError(f"isolated_risk: {name}: expected numbers ({error})") from None
+        raise InvalidInputError(f"{what}: {name}: expected numbers ({error})") from None
     if column.ndim > 1:
         raise InvalidInputError(
-            f"isolated_risk: {name}: expected a number or one column, got shape {column.shape}"
+            f"{what}: {name}: expected a number or one column, got shape {column.shape}"
         )
     return column
 
 
-def _check(name: str, column: Floats, check: Callable[..., Decimal]) -> None:
-    """Every row as the scalar API checks it (``check``: positive or non_negative, bounded);
-    InvalidInputError naming the first row it refuses."""
+def _check(what: str, name: str, column: Floats, check: Check) -> None:
+    """Every row as the scalar API checks it (``check``, bounded); InvalidInputError naming
+    the first row it refuses."""
     magnitude = np.abs(column)
-    wrong = ~np.isfinite(column) | (column < 0) | (magnitude >= LARGE)
-    wrong |= (column == 0) if check is positive else np.zeros_like(wrong)
-    wrong |= (column != 0) & (magnitude < SMALL)
+    wrong = ~np.isfinite(column) | (magnitude >= LARGE) | ((column != 0) & (magnitude < SMALL))
+    if check is positive:
+        wrong |= column <= 0
+    elif check is non_negative:
+        wrong |= column < 0
     for row in np.flatnonzero(wrong):
         shown = f"{name}[{row}]" if column.ndim else name
-        check(Decimal(float(column.flat[row])), f"isolated_risk: {shown}", bounded=True)
+        check(Decimal(float(column.flat[row])), f"{what}: {shown}", bounded=True)
 
 
-def _signs(side: object) -> NDArray[np.int8]:
+def _signs(what: str, side: object) -> NDArray[np.int8]:
     """``side`` as +1 (long) and −1 (short): strings "long"/"short" (compared as fixed-width
     text when the column is, else as objects) or the numbers +1/−1."""
     column = np.asarray(side)
     if column.ndim > 1:
-        raise InvalidInputError(f"isolated_risk: side: expected one column, got {column.shape}")
+        raise InvalidInputError(f"{what}: side: expected one column, got shape {column.shape}")
     if column.dtype.kind in "iuf":
         long, short = column == 1, column == -1
     else:
@@ -123,42 +128,46 @@ def _signs(side: object) -> NDArray[np.int8]:
         row = wrong[0]
         shown = f"side[{row}]" if column.ndim else "side"
         raise InvalidInputError(
-            f"isolated_risk: {shown}: must be 'long' or 'short' (or +1/-1), got "
-            f"{column.flat[row]!r}"
+            f"{what}: {shown}: must be 'long' or 'short' (or +1/-1), got {column.flat[row]!r}"
         )
     return np.where(long, 1, -1).astype(np.int8)
 
 
+def _labels(what: str, name: str, value: object) -> NDArray[np.object_]:
+    column = np.asarray(value, dtype=object)
+    if column.ndim > 1:
+        raise InvalidInputError(f"{what}: {name}: expected one column, got shape {column.shape}")
+    return column
+
+
 def _columns(
-    side: object, size: object, entry_price: object, margin: object, mark: object | None
-) -> tuple[NDArray[np.int8], Floats, Floats, Floats, Floats | None]:
-    named = {"size": size, "entry_price": entry_price, "margin": margin}
-    if mark is not None:
-        named["mark"] = mark
-    floats = {name: _floats(name, value) for name, value in named.items()}
-    signs = _signs(side)
-    for name, check in (
-        ("size", positive),
-        ("entry_price", positive),
-        ("margin", non_negative),
-        ("mark", positive),
-    ):
-        if name in floats:
-            _check(name, floats[name], check)
-    lengths = {name: len(c) for name, c in floats.items() if c.ndim} | (
-        {"side": len(signs)} if signs.ndim else {}
-    )
+    what: str,
+    side: object,
+    numbers: dict[str, tuple[object, Check]],
+    labels: dict[str, object] | None = None,
+) -> tuple[NDArray[np.int8], dict[str, Floats], dict[str, NDArray[np.object_]]]:
+    """The checked columns, broadcast to one length: the sides, the numbers (float64) and
+    the labels (objects); InvalidInputError naming the column, the row and the reason."""
+    floats = {name: _floats(what, name, value) for name, (value, _) in numbers.items()}
+    texts = {name: _labels(what, name, value) for name, value in (labels or {}).items()}
+    signs = _signs(what, side)
+    for name, (_, check) in numbers.items():
+        _check(what, name, floats[name], check)
+    every: dict[str, NDArray[Any]] = {"side": signs, **floats, **texts}
+    lengths = {name: len(c) for name, c in every.items() if c.ndim}
     if len(set(lengths.values())) > 1:
         shown = ", ".join(f"{name} {n}" for name, n in lengths.items())
-        raise InvalidInputError(f"isolated_risk: the columns differ in length ({shown})")
+        raise InvalidInputError(f"{what}: the columns differ in length ({shown})")
     n = next(iter(lengths.values()), 1)
-    rows = [np.broadcast_to(c, (n,)) for c in floats.values()]
-    signs = np.broadcast_to(signs, (n,))
+
+    def spread(column: NDArray[Any]) -> NDArray[Any]:
+        return np.ascontiguousarray(np.broadcast_to(column, (n,)))
+
     return (
-        np.ascontiguousarray(signs),
-        *(np.ascontiguousarray(r) for r in rows[:3]),
-        None if mark is None else np.ascontiguousarray(rows[3]),
-    )  # type: ignore[return-value]
+        spread(signs),
+        {name: spread(c) for name, c in floats.items()},
+        {name: spread(c) for name, c in texts.items()},
+    )
 
 
 # --- which figures have a vectorised form in this policy ----------------------------------
@@ -208,7 +217,16 @@ def isolated_risk(
 ) -> IsolatedRisk:
     """See :meth:`margincall.Policy.isolated_risk`."""
     policy.market(symbol)
-    signs, sizes, entries, margins, marks = _columns(side, size, entry_price, margin, mark)
+    numbers: dict[str, tuple[object, Check]] = {
+        "size": (size, positive),
+        "entry_price": (entry_price, positive),
+        "margin": (margin, non_negative),
+    }
+    if mark is not None:
+        numbers["mark"] = (mark, positive)
+    signs, floats, _ = _columns("isolated_risk", side, numbers)
+    sizes, entries, margins = floats["size"], floats["entry_price"], floats["margin"]
+    marks = floats.get("mark")
     n = len(sizes)
     fallbacks = _fallbacks(policy, symbol)
     if marks is None:
@@ -276,15 +294,16 @@ def _exact_row(
     results: dict[str, Floats],
 ) -> None:
     """Row ``row``'s flagged figures through the exact scalar path."""
-    position = Position(
+    position = Position._unchecked(  # the columns passed the scalar API's checks
         symbol,
         "long" if signs[row] > 0 else "short",
         Decimal(float(sizes[row])),
         Decimal(float(entries[row])),
         "isolated",
-        margin=Decimal(float(margins[row])),
+        Decimal(float(margins[row])),
+        None,
     )
-    account = Account(0, [position])
+    account = Account._unchecked(Decimal(0), (position,), "one-way")
     for figure, flags in redo.items():
         if not flags[row]:
             continue
@@ -299,3 +318,264 @@ def _exact_row(
         else:
             value = policy.bankruptcy_price(account, symbol)
         results[figure][row] = np.nan if value is None else float(value)
+
+
+# --- cross accounts -----------------------------------------------------------------------
+
+CROSS_FIGURES = (*FIGURES, "margin_balance", "pool_maintenance_margin")
+
+
+@attrs.frozen(eq=False)
+class CrossRisk:
+    """Figures of cross positions, one row per position (at most one per account and
+    symbol): the position's ``maintenance_margin`` at its mark; the ``liquidation_price`` and
+    ``bankruptcy_price`` of its symbol with the account's other symbols held at their marks
+    (NaN where no positive price exists); and its account's ``margin_balance`` (balance plus
+    every position's PnL) and ``pool_maintenance_margin``. Float64 arrays; each row is the
+    exact scalar result for the rows' float64 inputs, rounded to float64.
+    ``exact_rows`` holds the rows recomputed through the exact path."""
+
+    maintenance_margin: Floats
+    liquidation_price: Floats
+    bankruptcy_price: Floats
+    margin_balance: Floats
+    pool_maintenance_margin: Floats
+    exact_rows: NDArray[np.intp]
+
+    def __len__(self) -> int:
+        return len(self.liquidation_price)
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame of the five figures and a boolean ``exact`` column."""
+        try:
+            pd = importlib.import_module("pandas")  # an optional dependency
+        except ImportError:
+            raise MargincallError("to_pandas needs pandas: pip install pandas") from None
+        exact = np.zeros(len(self), dtype=bool)
+        exact[self.exact_rows] = True
+        return pd.DataFrame({**{f: getattr(self, f) for f in CROSS_FIGURES}, "exact": exact})
+
+
+def _codes(what: str, name: str, column: NDArray[np.object_]) -> tuple[list[Any], NDArray[np.intp]]:
+    """The distinct labels of ``column`` in order of first appearance, and each row's index
+    into them; InvalidInputError for a label that cannot be one (unhashable, NaN)."""
+    found: dict[Any, int] = {}
+    codes = np.empty(len(column), dtype=np.intp)
+    for row, label in enumerate(column.tolist()):
+        try:
+            codes[row] = found.setdefault(label, len(found))
+        except TypeError:
+            raise InvalidInputError(f"{what}: {name}[{row}]: {label!r} cannot be a label") from None
+        if label != label:  # NaN: a missing label
+            raise InvalidInputError(f"{what}: {name}[{row}]: missing")
+    return list(found), codes
+
+
+def _cross_fallbacks(policy: Policy, symbols: list[str]) -> dict[str, str]:
+    """The cross figures without a vectorised form for these symbols, each with the reason:
+    every figure needs every symbol's table (an account's others' maintenance enters each
+    price)."""
+    reasons: dict[str, str] = {}
+    for symbol in symbols:
+        for figure, reason in _fallbacks(policy, symbol).items():
+            if figure == "maintenance_margin":
+                for every in CROSS_FIGURES:
+                    reasons.setdefault(every, f"{symbol}: {reason}")
+            else:
+                reasons.setdefault(figure, f"{symbol}: {reason}")
+    return reasons
+
+
+def cross_risk(
+    policy: Policy,
+    *,
+    account: object,
+    symbol: object,
+    side: object,
+    size: object,
+    entry_price: object,
+    mark: object,
+    balance: object,
+) -> CrossRisk:
+    """See :meth:`margincall.Policy.cross_risk`."""
+    what = "cross_risk"
+    signs, floats, labels = _columns(
+        what,
+        side,
+        {
+            "size": (size, positive),
+            "entry_price": (entry_price, positive),
+            "mark": (mark, positive),
+            "balance": (balance, to_decimal),
+        },
+        {"account": account, "symbol": symbol},
+    )
+    sizes, entries, marks, balances = (
+        floats[k] for k in ("size", "entry_price", "mark", "balance")
+    )
+    n = len(sizes)
+    accounts, account_codes = _codes(what, "account", labels["account"])
+    symbols, symbol_codes = _codes(what, "symbol", labels["symbol"])
+    for k, name in enumerate(symbols):
+        if not isinstance(name, str) or name not in policy.markets:
+            row = int(np.flatnonzero(symbol_codes == k)[0])
+            known = ", ".join(sorted(policy.markets))
+            raise InvalidInputError(
+                f"{what}: symbol[{row}]: unknown symbol {name!r} for policy {policy.name}; "
+                f"it knows {known}"
+            )
+    _check_accounts(what, policy, accounts, account_codes, symbols, symbol_codes, balances)
+    per_account = np.zeros(len(accounts))
+    per_account[account_codes] = balances
+    fallbacks = _cross_fallbacks(policy, symbols)
+    for figure, reason in fallbacks.items():
+        warnings.warn(
+            f"{policy.name}: cross {figure} computed row by row through the exact path: {reason}",
+            BatchFallbackWarning,
+            stacklevel=3,
+        )
+    results: dict[str, Floats] = {f: np.full(n, np.nan) for f in CROSS_FIGURES}
+    redo = {f: np.ones(n, dtype=bool) for f in CROSS_FIGURES}
+    if n and "maintenance_margin" not in fallbacks:
+        tables = []
+        for name in symbols:
+            market = policy.markets[name]
+            table = policy._arrays.get(name)
+            if table is None:
+                table = policy._arrays[name] = ArrayTable(
+                    market.contract_size, market.inverse, policy._tables[name]
+                )
+            tables.append(table)
+        computed = cross_figures(
+            tables,
+            symbol_codes,
+            account_codes,
+            per_account,
+            signs,
+            sizes,
+            entries,
+            marks,
+            liquidation="liquidation_price" not in fallbacks,
+            bankruptcy="bankruptcy_price" not in fallbacks,
+        )
+        for name, figure in (
+            ("maintenance", "maintenance_margin"),
+            ("liquidation", "liquidation_price"),
+            ("bankruptcy", "bankruptcy_price"),
+            ("margin_balance", "margin_balance"),
+            ("pool_maintenance", "pool_maintenance_margin"),
+        ):
+            if name in computed:
+                results[figure], redo[figure] = computed[name]
+    rows = np.flatnonzero(np.logical_or.reduce([np.zeros(n, dtype=bool), *redo.values()]))
+    _exact_cross_rows(
+        policy, rows, symbols, symbol_codes, account_codes, signs, floats, redo, results
+    )
+    return CrossRisk(
+        results["maintenance_margin"],
+        results["liquidation_price"],
+        results["bankruptcy_price"],
+        results["margin_balance"],
+        results["pool_maintenance_margin"],
+        rows,
+    )
+
+
+def _check_accounts(
+    what: str,
+    policy: Policy,
+    accounts: list[Any],
+    account_codes: NDArray[np.intp],
+    symbols: list[str],
+    symbol_codes: NDArray[np.intp],
+    balances: Floats,
+) -> None:
+    """One position per account and symbol, one balance and one settlement currency per
+    account; InvalidInputError naming the account and the rows."""
+    first: dict[tuple[int, int], int] = {}
+    balance: dict[int, int] = {}
+    currency: dict[int, tuple[str, int]] = {}
+    for row, (a, s) in enumerate(zip(account_codes.tolist(), symbol_codes.tolist(), strict=True)):
+        if (a, s) in first:
+            raise InvalidInputError(
+                f"{what}: account {accounts[a]!r} holds {symbols[s]} in rows {first[a, s]} and "
+                f"{row}; the batch takes one position per account and symbol (one-way)"
+            )
+        first[a, s] = row
+        seen = balance.setdefault(a, row)
+        if balances[seen] != balances[row] and not (
+            np.isnan(balances[seen]) and np.isnan(balances[row])
+        ):
+            raise InvalidInputError(
+                f"{what}: account {accounts[a]!r}: balance[{seen}] is {float(balances[seen])!r} "
+                f"but balance[{row}] is {float(balances[row])!r}; an account has one balance"
+            )
+        settles = policy.markets[symbols[s]].settlement_currency
+        held = currency.setdefault(a, (settles, row))
+        if held[0] != settles:
+            raise InvalidInputError(
+                f"{what}: account {accounts[a]!r}: its positions settle in {held[0]} (row "
+                f"{held[1]}) and {settles} (row {row}); a cross account has one settlement "
+                "currency"
+            )
+
+
+def _exact_cross_rows(
+    policy: Policy,
+    rows: NDArray[np.intp],
+    symbols: list[str],
+    symbol_codes: NDArray[np.intp],
+    account_codes: NDArray[np.intp],
+    signs: NDArray[np.int8],
+    floats: dict[str, Floats],
+    redo: dict[str, Any],
+    results: dict[str, Floats],
+) -> None:
+    """The flagged figures of ``rows`` through the exact scalar path, one Account each."""
+    if not len(rows):
+        return
+    members: dict[int, list[int]] = {}
+    for row, a in enumerate(account_codes.tolist()):
+        members.setdefault(a, []).append(row)
+    built: dict[int, tuple[Account, dict[str, Decimal]]] = {}
+    for row in rows.tolist():
+        a = int(account_codes[row])
+        if a not in built:
+            positions = tuple(
+                Position._unchecked(  # the columns passed the scalar API's checks
+                    symbols[symbol_codes[r]],
+                    "long" if signs[r] > 0 else "short",
+                    Decimal(float(floats["size"][r])),
+                    Decimal(float(floats["entry_price"][r])),
+                    "cross",
+                    None,
+                    None,
+                )
+                for r in members[a]
+            )
+            marks = {
+                symbols[symbol_codes[r]]: Decimal(float(floats["mark"][r])) for r in members[a]
+            }
+            balance = Decimal(float(floats["balance"][row]))
+            built[a] = (Account._unchecked(balance, positions, "one-way"), marks)
+        account, marks = built[a]
+        symbol = symbols[symbol_codes[row]]
+        health = None
+        for figure, flags in redo.items():
+            if not flags[row]:
+                continue
+            value: Decimal | None
+            if figure == "maintenance_margin":
+                value = policy.maintenance_margin(account, symbol, marks=marks)
+            elif figure == "liquidation_price":
+                value = policy.liquidation_price(account, symbol, marks=marks)
+            elif figure == "bankruptcy_price":
+                value = policy.bankruptcy_price(account, symbol, marks=marks)
+            else:
+                health = health or policy.health(account, symbol, marks=marks)
+                value = (
+                    health.margin_balance
+                    if figure == "margin_balance"
+                    else health.maintenance_margin
+                )
+            results[figure][row] = np.nan if value is None else float(value)

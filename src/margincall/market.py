@@ -7,6 +7,7 @@ from typing import Literal
 
 import attrs
 
+from margincall.math import position
 from margincall.math.tiers import Tier
 
 ContractType = Literal["linear", "inverse"]
@@ -45,16 +46,14 @@ class Market:
 
     def exposure(self, size: Decimal) -> Decimal:
         """``size * contract_size``: base units (linear) or quote face value (inverse)."""
-        return size * self.contract_size
+        return position.exposure(size, self.contract_size)
 
     def value(self, size: Decimal, price: Decimal) -> Decimal:
-        """Position value in the settlement currency at ``price``."""
-        exposure = size * self.contract_size
-        return exposure / price if self.inverse else exposure * price
+        """Position value in the settlement currency at ``price``
+        (:func:`margincall.math.position.value`)."""
+        return position.value(size * self.contract_size, price, inverse=self.inverse)
 
     def pnl(self, sign: int, size: Decimal, entry: Decimal, price: Decimal) -> Decimal:
-        """PnL, in settlement currency, of ``size`` contracts opened at ``entry``, at ``price``."""
-        exposure = size * self.contract_size
-        if self.inverse:
-            return sign * exposure * (1 / entry - 1 / price)
-        return sign * exposure * (price - entry)
+        """PnL, in settlement currency, of ``size`` contracts opened at ``entry``, at ``price``
+        (:func:`margincall.math.position.pnl`)."""
+        return position.pnl(sign, size * self.contract_size, entry, price, inverse=self.inverse)

@@ -43,6 +43,9 @@ from margincall.decimals import (
 from margincall.errors import InvalidInputError, MargincallError, PluginError, PolicyError
 from margincall.health import Health
 from margincall.market import Market
+from margincall.math.health import pool_health
+from margincall.math.position import leverage as leverage_of
+from margincall.math.position import liquidation_distance, margin_at_leverage
 from margincall.math.pricing import (
     UNDECIDED,
     Leg,
@@ -67,7 +70,7 @@ from margincall.registry import (
 from margincall.scenario import Scenario
 
 if TYPE_CHECKING:
-    from margincall.arrays import IsolatedRisk
+    from margincall.arrays import CrossRisk, IsolatedRisk
 from margincall.waterfall import (
     DEFICIT_STAGES,
     AdlCandidate,
@@ -380,7 +383,9 @@ class Policy:
         if position.leverage is None:
             raise InvalidInputError(f"position {position.symbol} has neither margin nor leverage")
         market = self.market(position.symbol)
-        return market.value(position.size, position.entry_price) / position.leverage
+        return margin_at_leverage(
+            market.value(position.size, position.entry_price), position.leverage
+        )
 
     @_exact
     def leverage(self, position: Position) -> Decimal | None:
@@ -391,7 +396,8 @@ class Policy:
         margin = self.isolated_margin(position) if position.isolated else None
         if margin is None or margin <= 0:
             return None
-        return self.market(position.symbol).value(position.size, position.entry_price) / margin
+        market = self.market(position.symbol)
+        return leverage_of(market.value(position.size, position.entry_price), margin)
 
     # --- input checks ---------------------------------------------------------------------
 
@@ -485,13 +491,15 @@ class Policy:
             else tuple(p for p in account.positions if not p.isolated)
         )
         balance = self.isolated_margin(position) if position.isolated else account.balance
-        mm = im = ZERO
-        for member in members:
-            value, pnl, requirement, _, _ = self._position_terms(member, marks)
-            balance += pnl
-            mm += requirement
-            im += self._initial_margin(self.spec, self.market(member.symbol), member, value)
-        return Health(balance, mm, im)
+        return pool_health(balance, (self._pool_terms(member, marks) for member in members))
+
+    def _pool_terms(
+        self, member: Position, marks: Mapping[str, Decimal]
+    ) -> tuple[Decimal, Decimal, Decimal]:
+        """(PnL, maintenance, initial margin) of a pool's member at the marks."""
+        value, pnl, requirement, _, _ = self._position_terms(member, marks)
+        initial = self._initial_margin(self.spec, self.market(member.symbol), member, value)
+        return pnl, requirement, initial
 
     # --- public figures -------------------------------------------------------------------
 
@@ -715,6 +723,47 @@ class Policy:
             mark=mark,
         )
 
+    def cross_risk(
+        self,
+        *,
+        account: object,
+        symbol: object,
+        side: object,
+        size: object,
+        entry_price: object,
+        mark: object,
+        balance: object,
+    ) -> CrossRisk:
+        """The figures of cross accounts holding one position per symbol, vectorised over
+        their positions (NumPy: ``pip install 'margincall[batch]'``): one row per position,
+        ``account`` naming its account (any hashable labels), ``balance`` the account's
+        wallet balance on each of its rows, ``mark`` the mark of the row's symbol.
+
+        Returns a :class:`~margincall.arrays.CrossRisk`: per row the position's maintenance
+        margin, the liquidation and bankruptcy prices of its symbol with the account's other
+        symbols at their marks (as :meth:`liquidation_price` with those marks), and the
+        account's margin balance and maintenance margin (as :meth:`health`). Every row equals
+        the exact scalar result rounded to float64 (see :meth:`isolated_risk`). Raises
+        InvalidInputError naming the first row the scalar API would refuse, two positions of
+        one account in one symbol, or an account with two balances or two settlement
+        currencies. Cost: O(rows × (log tiers + symbols per account)) plus the exact rows."""
+        try:
+            from margincall.arrays import cross_risk  # NumPy: the batch extra
+        except ImportError as error:
+            raise MargincallError(
+                f"cross_risk needs NumPy: pip install 'margincall[batch]' ({error})"
+            ) from None
+        return cross_risk(
+            self,
+            account=account,
+            symbol=symbol,
+            side=side,
+            size=size,
+            entry_price=entry_price,
+            mark=mark,
+            balance=balance,
+        )
+
     @_exact
     def risk(self, account: Account, *, marks: Mapping[str, object]) -> tuple[PositionRisk, ...]:
         """Every position's risk figures at ``marks`` (which must price every position)."""
@@ -759,7 +808,7 @@ class Policy:
                     bankruptcy_price=self._bankruptcy_price(self.spec, problem).price,
                     leverage=self.leverage(position),
                     max_leverage=tier.max_leverage,
-                    liquidation_distance=_distance(
+                    liquidation_distance=liquidation_distance(
                         liq.price, checked[position.symbol], liquidatable
                     ),
                 )
@@ -1006,16 +1055,6 @@ def _overridden(manager: pluggy.PluginManager) -> Mapping[str, tuple[str, ...]]:
         if plugins:
             found[name] = plugins
     return MappingProxyType(found)
-
-
-def _distance(price: Decimal | None, mark: Decimal, liquidatable: bool) -> Decimal | None:
-    """``|price - mark| / mark``; 0 when the pool is liquidatable already, None when no
-    price liquidates it."""
-    if liquidatable:
-        return ZERO
-    if price is None:
-        return None
-    return abs(price - mark) / mark
 
 
 @attrs.frozen

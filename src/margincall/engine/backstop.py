@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 import attrs
 
@@ -22,6 +22,9 @@ from margincall.decimals import ZERO
 from margincall.display import amount
 from margincall.engine.book import Holding, Open, order_side
 from margincall.engine.deficit import Deficits
+from margincall.math.adl import close_price
+from margincall.math.fund import lots_within
+from margincall.math.position import weighted_entry
 from margincall.outcome import AdlRecord, Notice
 from margincall.policy import Policy
 from margincall.scenario import Scenario
@@ -141,8 +144,8 @@ class Backstop(Deficits):
         for price, filled in self.fill(symbol, order, size, mark, None):
             per_contract = market.pnl(sign, Decimal(1), entry, price)  # the fund's gain
             if per_contract < 0 and afford:  # whole lots the fund's balance can pay for
-                lots = self.ledger.balance(lg.INSURANCE_FUND) / -per_contract / market.lot_size
-                filled = min(filled, lots.to_integral_value(ROUND_FLOOR) * market.lot_size)
+                balance = self.ledger.balance(lg.INSURANCE_FUND)
+                filled = min(filled, lots_within(balance, -per_contract, market.lot_size))
             if filled <= 0:
                 break
             self._took(symbol, order, filled)
@@ -184,17 +187,16 @@ class Backstop(Deficits):
             )
             market = self.policy.market(symbol)
             if capacity.is_finite():  # whole lots within the capacity
-                lots = capacity / market.value(Decimal(1), mark) / market.lot_size
-                take = min(size, lots.to_integral_value(ROUND_FLOOR) * market.lot_size)
+                per_contract = market.value(Decimal(1), mark)
+                take = min(size, lots_within(capacity, per_contract, market.lot_size))
         if take <= 0:
             return size
         held = self.holdings.get((symbol, side))
         if held is None:
             self.holdings[(symbol, side)] = Holding(take, entry)
         else:
-            total = held.size + take
-            held.entry = (held.size * held.entry + take * entry) / total
-            held.size = total
+            held.entry = weighted_entry(held.size, held.entry, take, entry)
+            held.size += take
         return size - take
 
     def offload_holdings(self, step: int) -> None:
@@ -332,9 +334,8 @@ class Backstop(Deficits):
         sign = 1 if side == "long" else -1
         bankruptcy, adl = price, self.policy.spec.adl
         if adl.price == "mark" and self.has_fund:
-            shortfall = -market.pnl(sign, size, bankruptcy, mark)  # the fund's cost at the mark
-            if shortfall <= self.ledger.balance(lg.INSURANCE_FUND):
-                price = mark
+            fund = self.ledger.balance(lg.INSURANCE_FUND)
+            price = close_price(market, sign, size, bankruptcy, mark, fund)
         self.refresh()
         ranked = self._ranked(step, key, symbol, opposite, size, price)
         if not ranked:

@@ -24,7 +24,7 @@ from margincall.display import amount
 from margincall.errors import InvalidInputError, MargincallError, PluginError
 from margincall.ledger import Ledger
 from margincall.liquidity import OrderSide
-from margincall.math.tiers import tier_index
+from margincall.math.position import leverage_cap
 from margincall.outcome import AdlRecord, FillKind, Liquidation, Notice
 from margincall.policy import Policy
 from margincall.scenario import Scenario
@@ -164,7 +164,7 @@ class Book:
             market = self.policy.market(p.symbol)
             value = market.value(p.size, p.entry_price)
             tiers = self.policy.tiers(p)
-            cap = tiers[tier_index(tiers, value)].max_leverage
+            cap = leverage_cap(tiers, value)
             leverage = self.policy.leverage(p)
             if leverage is not None and leverage > cap:
                 notes.append(

@@ -10,7 +10,7 @@ over 100,000 accounts and 1,000 marks would make 10⁸ exact checks. A pool of o
 isolated position, or a cross account holding one) has a margin equation in one mark that is
 linear between the edges of its tier, so :class:`Triggers` keeps, per pool, the interval of
 marks around the current one over which it stays above its maintenance margin without
-changing tier (:func:`margincall.pricing.safe_interval`), narrowed by :data:`BAND`, in a heap
+changing tier (:func:`margincall.math.pricing.safe_interval`), narrowed by :data:`BAND`, in a heap
 per (symbol, bound). At each step only the pools whose bound the mark has reached are checked,
 exactly, by the policy's ``is_liquidatable``: the index chooses what to check, never what
 happens. Pools of several positions in one cross account, pools already at their maintenance
@@ -124,7 +124,7 @@ class Procedure(Backstop):
     def index(self, key: str) -> None:
         """Index account ``key``'s pools, as they are now, at the step's marks: a one-leg
         pool by the prices around the mark between which it stays above its maintenance
-        margin in its tier (:func:`margincall.pricing.safe_interval`), narrowed by
+        margin in its tier (:func:`margincall.math.pricing.safe_interval`), narrowed by
         :data:`BAND`; a pool already at its maintenance margin, a pool of several legs, and
         every pool of a policy with its own liquidation-price hook, at every step."""
         cross = sum(o.mode == "cross" for o in self.positions[key])

@@ -14,23 +14,23 @@ from decimal import Decimal
 
 from margincall.decimals import ZERO
 from margincall.hookspecs import fills_from_the_top, hookimpl
+from margincall.math import adl
 from margincall.waterfall import AdlCandidate, AdlFill
 
 
 def effective_leverage(candidate: AdlCandidate) -> Decimal | None:
-    """``notional / (wallet balance + unrealised PnL)``; None when that equity is <= 0."""
-    equity = candidate.wallet_balance + candidate.account_unrealized_pnl
-    return None if equity <= 0 else candidate.notional / equity
+    """``notional / (wallet balance + unrealised PnL)``; None when that equity is <= 0
+    (:func:`margincall.math.adl.effective_leverage` of the candidate's figures)."""
+    return adl.effective_leverage(
+        candidate.notional, candidate.wallet_balance, candidate.account_unrealized_pnl
+    )
 
 
 @hookimpl
 def margincall_adl_score(candidate: AdlCandidate) -> Decimal:
     sign = 1 if candidate.side == "long" else -1
-    pnl_pct = sign * (candidate.mark_price - candidate.entry_price) / candidate.entry_price
-    leverage = effective_leverage(candidate)
-    if leverage is None:  # no equity left: ranks by profit alone, behind any leveraged winner
-        return pnl_pct
-    return pnl_pct * leverage if pnl_pct > 0 else pnl_pct / leverage
+    pnl_pct = adl.price_pnl_ratio(sign, candidate.entry_price, candidate.mark_price)
+    return adl.leveraged_score(pnl_pct, effective_leverage(candidate))
 
 
 @hookimpl

@@ -1,5 +1,5 @@
 """Default liquidation and bankruptcy prices: the exact roots of the margin equation
-(:mod:`margincall.pricing`), maintenance margin measured at the price itself."""
+(:mod:`margincall.math.pricing`), maintenance margin measured at the price itself."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, Decimal
 
 from margincall.hookspecs import hookimpl
+from margincall.math.rounding import multiples
 from margincall.math.tiers import tier_for, tier_index
 from margincall.waterfall import Pool, PoolPosition, Takeover
 
@@ -67,7 +68,7 @@ def reduction_to_compliance(pool: Pool, target: PoolPosition) -> Decimal | None:
     if best is None:
         return None
     per_contract = target.value / target.size
-    lots = ((target.value - best) / per_contract / market.lot_size).to_integral_value(ROUND_CEILING)
+    lots = multiples((target.value - best) / per_contract, market.lot_size, ROUND_CEILING)
     for extra in (0, 1):  # the threshold itself is not compliant: one more lot may be needed
         size = (lots + extra) * market.lot_size
         if size >= target.size:

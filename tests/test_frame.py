@@ -37,7 +37,6 @@ ADDED = [
     "pool_maintenance_margin",
     "exact",
 ]
-CROSS = hasattr(mc.Policy, "cross_risk")
 
 
 def f(value: Decimal | None) -> float:
@@ -333,8 +332,10 @@ def mixed_frame() -> Any:
     return pd.DataFrame(rows, columns=columns, index=[f"r{k}" for k in (5, 3, 1, 0, 2, 4)])
 
 
-@pytest.mark.skipif(not CROSS, reason="Policy.cross_risk (the batch cross API) is not here yet")
-@pytest.mark.parametrize("name", ["binance-usdm", "bybit-linear", "hyperliquid"])
+@pytest.mark.parametrize(
+    "name",
+    [n for n, p in POLICIES.items() if {"BTCUSDT", "ETHUSDT", "SOLUSDT"} <= set(p.markets)],
+)
 def test_cross_rows_equal_the_scalar_path(name: str) -> None:
     """Each cross row's figures are the scalar API's on the row's account (its cross rows,
     the balance) at the rows' marks; isolated rows as before."""
@@ -398,7 +399,23 @@ def test_cross_rows_need_accounts_and_one_balance_each() -> None:
             frame.risk(bad, policy)
 
 
-@pytest.mark.skipif(CROSS, reason="Policy.cross_risk exists: cross rows are computed")
-def test_cross_rows_are_refused_without_cross_risk() -> None:
-    with pytest.raises(MargincallError, match=r"row 'r5' is a cross row.*Policy.cross_risk"):
-        frame.risk(mixed_frame(), POLICIES["binance-usdm"])
+def test_a_cross_account_has_one_settlement_currency() -> None:
+    """bitmex: XBTUSD settles in XBT, XBTUSDT in USDT; one cross account cannot hold both."""
+    given = pd.DataFrame(
+        {
+            "symbol": ["XBTUSD", "XBTUSDT"],
+            "side": ["long", "short"],
+            "size": [1000.0, 0.5],
+            "entry_price": [60000.0, 60000.0],
+            "margin_mode": "cross",
+            "account": "carol",
+            "balance": 1.0,
+            "mark_price": 60000.0,
+        },
+        index=["first", "second"],
+    )
+    message = r"column 'symbol', row 'second': account 'carol' holds 'XBTUSD' \(row 'first'\)"
+    with pytest.raises(InvalidInputError, match=message):
+        frame.risk(given, POLICIES["bitmex"])
+    result = frame.risk(given.assign(account=["carol", "dave"]), POLICIES["bitmex"])
+    assert result["liquidation_price"].notna().all()

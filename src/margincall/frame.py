@@ -9,14 +9,16 @@ and, for cross rows, ``account`` (an id) and ``balance`` (the account's cross wa
 the same on each of its rows). Other columns pass through.
 
 Isolated rows go to :meth:`Policy.isolated_risk <margincall.Policy.isolated_risk>` one
-symbol at a time, cross rows to ``Policy.cross_risk`` in one call; each row's figures are the
-exact scalar path's for the row's float64 inputs, rounded to float64 (``docs/batch.md``).
+symbol at a time, cross rows to :meth:`Policy.cross_risk <margincall.Policy.cross_risk>` in
+one call; each row's figures are the exact scalar path's for the row's float64 inputs,
+rounded to float64 (``docs/batch.md``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -261,42 +263,52 @@ class _Frame:
         results = {name: np_.full(n, np_.nan) for name in (*FIGURES, *POOL)}
         exact = np_.zeros(n, dtype=bool)
         for symbol, rows in self.groups(symbols, isolated_rows):
-            computed = self.policy.isolated_risk(
-                symbol,
-                side=sides[rows],
-                size=sizes[rows],
-                entry_price=entries[rows],
-                margin=margins[rows],
-                mark=None if marks is None else marks[rows],
-            )
+            with self.rows_of(rows, f"isolated {symbol} rows"):
+                computed = self.policy.isolated_risk(
+                    symbol,
+                    side=sides[rows],
+                    size=sizes[rows],
+                    entry_price=entries[rows],
+                    margin=margins[rows],
+                    mark=None if marks is None else marks[rows],
+                )
             for name in FIGURES:
                 results[name][rows] = getattr(computed, name)
             exact[rows[computed.exact_rows]] = True
         if len(cross_rows):
             assert marks is not None and accounts is not None and balances is not None
-            cross_risk = getattr(self.policy, "cross_risk", None)
-            if cross_risk is None:
-                raise MargincallError(
-                    f"frame.risk: row {self.frame.index[cross_rows[0]]!r} is a cross row, and "
-                    "this margincall has no batch form of cross margin (Policy.cross_risk)"
+            with self.rows_of(cross_rows, "cross rows"):
+                pooled = self.policy.cross_risk(
+                    account=accounts[cross_rows],
+                    symbol=symbols[cross_rows],
+                    side=sides[cross_rows],
+                    size=sizes[cross_rows],
+                    entry_price=entries[cross_rows],
+                    mark=marks[cross_rows],
+                    balance=balances[cross_rows],
                 )
-            computed = cross_risk(
-                account=accounts[cross_rows],
-                symbol=symbols[cross_rows],
-                side=sides[cross_rows],
-                size=sizes[cross_rows],
-                entry_price=entries[cross_rows],
-                mark=marks[cross_rows],
-                balance=balances[cross_rows],
-            )
             for name in (*FIGURES, *POOL):
-                results[name][cross_rows] = getattr(computed, name)
-            exact[cross_rows[computed.exact_rows]] = True
+                results[name][cross_rows] = getattr(pooled, name)
+            exact[cross_rows[pooled.exact_rows]] = True
         out = self.frame.copy()
         for name in (*FIGURES, *POOL):
             out[name] = results[name]
         out["exact"] = exact
         return out
+
+    @contextlib.contextmanager
+    def rows_of(self, rows: NDArray[Any], what: str) -> Iterator[None]:
+        """An InvalidInputError of the batch call, whose row numbers count ``rows``, with
+        their labels (the checks above leave the batch call nothing to refuse that they
+        know of)."""
+        try:
+            yield
+        except InvalidInputError as error:
+            labels = ", ".join(f"{k}: {self.frame.index[r]!r}" for k, r in enumerate(rows[:20]))
+            more = ", ..." if len(rows) > 20 else ""
+            raise InvalidInputError(
+                f"frame.risk: {what} (batch row: label {labels}{more}): {error}"
+            ) from None
 
     def known_symbols(self, symbols: NDArray[Any]) -> None:
         seen: set[str] = set()
@@ -323,7 +335,8 @@ class _Frame:
         self, symbols: NDArray[Any], rows: NDArray[Any], to_decimal: Callable[..., Decimal]
     ) -> tuple[NDArray[Any], Floats]:
         """The ``account`` and ``balance`` columns, checked on the cross rows: an account on
-        each, one balance per account, at most one position per account and symbol."""
+        each, one balance per account, at most one position per account and symbol, one
+        settlement currency per account."""
         if "account" not in self.frame.columns:
             raise self.fail("account", int(rows[0]), "missing column: cross rows need an account")
         accounts = self.strings("account")
@@ -332,6 +345,7 @@ class _Frame:
         )
         balance_of: dict[object, tuple[float, int]] = {}
         held: set[tuple[object, object]] = set()
+        currency: dict[object, tuple[str, int]] = {}
         for row in rows.tolist():
             account = accounts[row]
             if account is None:
@@ -353,4 +367,15 @@ class _Frame:
                     "one position per account and symbol",
                 )
             held.add((account, symbols[row]))
+            settles = self.policy.markets[symbols[row]].settlement_currency
+            first_currency = currency.setdefault(account, (settles, row))
+            if first_currency[0] != settles:
+                raise self.fail(
+                    "symbol",
+                    row,
+                    f"account {account!r} holds {symbols[first_currency[1]]!r} (row "
+                    f"{self.frame.index[first_currency[1]]!r}), settled in {first_currency[0]}, "
+                    f"and {symbols[row]!r}, settled in {settles}; a cross account has one "
+                    "settlement currency",
+                )
         return accounts, balances

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
 import warnings
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -419,3 +421,32 @@ def test_a_cross_account_has_one_settlement_currency() -> None:
         frame.risk(given, POLICIES["bitmex"])
     result = frame.risk(given.assign(account=["carol", "dave"]), POLICIES["bitmex"])
     assert result["liquidation_price"].notna().all()
+
+
+def test_the_fallback_table_of_docs_batch_is_true() -> None:
+    """docs/batch.md's table names, per built-in policy, the isolated figures computed row by
+    row: exactly those warn, over every market of the policy."""
+    text = (Path(__file__).parents[1] / "docs" / "batch.md").read_text(encoding="utf-8")
+    documented: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 4 and cells[0].startswith("`") and cells[0] != "`column`":
+            names = re.findall(r"`([\w-]+)`", cells[0])
+            every = {"maintenance_margin", "liquidation_price", "bankruptcy_price"}
+            figures = every if cells[1] == "every figure" else set(re.findall(r"`(\w+)`", cells[1]))
+            documented |= dict.fromkeys(names, figures)
+    assert set(documented) == set(POLICIES)
+    for name, policy in POLICIES.items():
+        warned = set()
+        for symbol in policy.markets:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", BatchFallbackWarning)
+                policy.isolated_risk(
+                    symbol, side="long", size=1.0, entry_price=100.0, margin=10.0, mark=100.0
+                )
+            warned |= {
+                str(w.message).split(": ")[1].split()[0]
+                for w in caught
+                if issubclass(w.category, BatchFallbackWarning)
+            }
+        assert warned == documented[name], (name, warned, documented[name])

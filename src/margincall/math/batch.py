@@ -104,7 +104,8 @@ def _mul(
 ) -> tuple[Floats, Floats]:
     """``x · y`` of two pairs."""
     p, e = _prod(xh, x_split, yh, y_split)
-    return _fast_two_sum(p, e + (xh * yl + xl * yh))
+    cross = xh * yl if isinstance(xl, float) and xl == 0 else xh * yl + xl * yh
+    return _fast_two_sum(p, e + cross)
 
 
 def _div(
@@ -113,7 +114,8 @@ def _div(
     """``x / y`` of two pairs: the quotient's float64, corrected by the remainder."""
     q = xh / yh
     p, e = _prod(q, _split(q), yh, y_split)
-    return _fast_two_sum(q, (((xh - p) - e) + (xl - q * yl)) / yh)
+    rest = xl if isinstance(yl, float) and yl == 0 else xl - q * yl
+    return _fast_two_sum(q, (((xh - p) - e) + rest) / yh)
 
 
 def _sum(xh: Floats, xl: Floats | float, yh: Floats, yl: Floats | float) -> tuple[Floats, Floats]:
@@ -177,9 +179,22 @@ class ArrayTable:
 def _rounds_uncertainly(high: Floats, low: Floats, bound: Floats) -> Flags:
     """Whether ``high + low`` (normalised: ``high`` is it rounded to float64), give or take
     ``bound``, might round to another float64 than ``high``: whether it lies within the bound
-    of the midpoint between ``high`` and its neighbour on ``low``'s side."""
-    neighbour = np.nextafter(high, np.where(low >= 0, np.inf, -np.inf))
-    return np.abs(low) + bound >= np.abs(neighbour - high) * 0.5
+    of a midpoint between ``high`` and a neighbour. The narrower gap is the one below
+    ``|high|`` (half the one above at a power of two): the spacing of ``|high|·(1 − 2⁻⁵³)``,
+    which is ``|high|``'s predecessor there and in ``|high|``'s binade elsewhere."""
+    narrower = np.spacing(np.abs(high) * (1 - 2.0**-53))
+    uncertain: Flags = np.abs(low) + bound >= 0.5 * narrower
+    return uncertain
+
+
+def _position(ladder: Floats, x: Floats) -> NDArray[np.intp]:
+    """``bisect_left(ladder, x)`` for every row: how many steps lie below ``x``. A compare
+    per step beats ``searchsorted``'s per-row binary search on the few steps of a tier
+    table (O(rows × tiers), vectorised)."""
+    j = np.zeros(len(x), dtype=np.intp)
+    for step in ladder:
+        j += x > step
+    return j
 
 
 def one_leg_figures(
@@ -253,8 +268,10 @@ def _minus(xh: Floats, xl: Low, yh: Floats, yl: Low) -> tuple[Floats, Floats, Fl
     """``x − y`` of two pairs, and a bound on what the pair leaves out: the low parts'
     difference is rounded (exact where ``yl`` is 0) and the rest is kept exactly."""
     s, e = _two_sum(xh, -yh)
-    q = xl - yl
-    z, dropped = _two_sum(e, q)
+    if isinstance(yl, float) and yl == 0:
+        z, dropped = _two_sum(e, xl)
+        return (*_fast_two_sum(s, z), np.abs(dropped))
+    z, dropped = _two_sum(e, xl - yl)
     high, low = _fast_two_sum(s, z)
     return high, low, np.abs(dropped) + ULP * (np.abs(xl) + np.abs(yl)) * (yl != 0)
 
@@ -277,7 +294,7 @@ def _maintenance(
     """The maintenance margin at value ``v`` (``value·rate_j − amount_j``) as a pair, a
     bound on its error, and whether ``v`` lies too near a tier edge to place it."""
     edges = t.edges
-    j = np.searchsorted(edges, vh, side="left")
+    j = _position(edges, vh)
     near = _near(vh, edges.reshape(1, -1), np.ones(len(vh), dtype=bool), j)
     rates, amounts = t.rates, t.amounts
     halves = (rates.halves[0][j], rates.halves[1][j])
@@ -308,7 +325,8 @@ def _prices(
     out: dict[str, tuple[Floats, Flags]] = {}
     for name, (bh, bl, error, size) in bases.items():
         # T = A − σ·base: the bankruptcy value, and the liquidation ladder's target
-        th, tl, dropped = _minus(ah, al, sigma * bh, sigma * bl)
+        low = bl if isinstance(bl, float) and bl == 0 else sigma * bl
+        th, tl, dropped = _minus(ah, al, sigma * bh, low)
         magnitude = np.abs(ah) + size
         et = ea * np.abs(ah) + dropped + error + DEC * magnitude
         if name == "bankruptcy":
@@ -316,11 +334,7 @@ def _prices(
             out[name] = _settle(th, et, et / np.abs(th) + ek + 2 * OP, ph, pl)
             continue
         ladders, up = t.ladders, sigma > 0
-        j = np.where(
-            up,
-            np.searchsorted(ladders[0], th, side="left"),
-            np.searchsorted(ladders[1], th, side="left"),
-        )
+        j = np.where(up, _position(ladders[0], th), _position(ladders[1], th))
         at = j + np.where(up, 0, len(t.edges) + 1)  # per side, per tier
         amounts, slopes = t.signed_amounts, t.inverse_slopes
         # N = T − σ·amount_j; v = N / (1 − σ·rate_j), by the slope's reciprocal

@@ -38,7 +38,7 @@ from margincall.decimals import exact
 from margincall.math.tiers import Table
 
 Floats = NDArray[np.float64]
-Low = NDArray[np.floating[Any]] | float
+Low = NDArray[Any] | float
 """A low part: an array, or 0.0 where it is known to be zero."""
 Flags = NDArray[np.bool_]
 

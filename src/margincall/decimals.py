@@ -98,6 +98,9 @@ decimal context, so that no computation on accepted input can overflow it, and s
 stay exact in :data:`LEDGER_CONTEXT`."""
 
 
+_LEADING_LOW, _LEADING_HIGH = SMALLEST.adjusted(), LARGEST.adjusted()
+
+
 def _shown(value: Decimal) -> str:
     text = str(value)
     return text if len(text) <= 40 else f"{text[:30]}... ({len(text)} characters)"
@@ -110,7 +113,7 @@ def in_range(value: Decimal, what: str) -> Decimal:
     if not value:
         return value
     # adjusted(): the exponent of the leading digit; SMALLEST <= |value| < LARGEST, exactly
-    if not SMALLEST.adjusted() <= value.adjusted() < LARGEST.adjusted():
+    if not _LEADING_LOW <= value.adjusted() < _LEADING_HIGH:
         raise InvalidInputError(
             f"{what}: {_shown(value)} is out of range; numbers must be 0 or of magnitude "
             f"between {SMALLEST} and {LARGEST} (exclusive)"

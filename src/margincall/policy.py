@@ -249,6 +249,12 @@ class Policy:
         self._arrays: dict[str, Any] = {}
         """Per symbol, its resolved table as arrays (:mod:`margincall.arrays`), once."""
         self._tables = self._resolve_tables()
+        self._lone_markets = {
+            symbol: (table, self.markets[symbol].contract_size, self.markets[symbol].inverse)
+            for symbol, table in self._tables.items()
+        }
+        """Per symbol with a resolved table, what the fast path reads: (table, contract
+        size, inverse)."""
         self._fast_liquidation = "margincall_liquidation_price" not in self.overridden_hooks
         self._fast_bankruptcy = "margincall_bankruptcy_price" not in self.overridden_hooks
 
@@ -404,7 +410,7 @@ class Policy:
     def _marks(self, marks: Mapping[str, object] | None) -> dict[str, Decimal]:
         if marks is None:
             return {}
-        if not isinstance(marks, Mapping):
+        if type(marks) is not dict and not isinstance(marks, Mapping):
             raise InvalidInputError(f"marks: expected a mapping of symbol to price, got {marks!r}")
         checked = {}
         for symbol, price in marks.items():
@@ -506,65 +512,54 @@ class Policy:
     # --- the fast exact path: one position, a resolved table, no plugin code --------------
 
     def _lone(
-        self, account: Account, symbol: str, side: str | None, marks: Mapping[str, object] | None
-    ) -> tuple[Position, Table, dict[str, Decimal]] | None:
-        """The account's one position, its market's resolved table and the checked marks,
-        when a figure of ``symbol`` concerns exactly that position and the table is resolved:
-        what the fast path computes with. None otherwise (and for anything a check would
-        refuse: the general path says why)."""
-        if type(account) is not Account or len(account.positions) != 1:
+        self, account: Account, symbol: str, side: str | None, marks: object
+    ) -> tuple[Position, tuple[Table, Decimal, bool], dict[str, Decimal]] | None:
+        """The account's one position, its market's resolved table, contract size and
+        inverse flag, and the checked marks, when a figure of ``symbol`` concerns exactly
+        that position and the table is resolved: what the fast path computes with. None
+        otherwise (and for anything a check would refuse: the general path says why)."""
+        if type(account) is not Account:
             return None
-        position = account.positions[0]
-        table = self._tables.get(symbol)
-        if (
-            table is None
-            or position.symbol != symbol
-            or (side is not None and side != position.side)
-        ):
+        positions = account.positions
+        if len(positions) != 1:
             return None
-        return position, table, self._marks(marks) if marks else {}
+        position = positions[0]
+        if position.symbol != symbol or (side is not None and side != position.side):
+            return None
+        market = self._lone_markets.get(symbol)
+        if market is None:
+            return None
+        return position, market, (self._marks(marks) if marks else {})  # type: ignore[arg-type]
 
+    @staticmethod
     def _one_leg(
-        self, position: Position, table: Table, maintenance: bool
+        position: Position, market: tuple[Table, Decimal, bool], maintenance: bool
     ) -> Decimal | Undecided | None:
         """The liquidation (``maintenance``) or bankruptcy price of an isolated ``position``
-        from its resolved table: :func:`~margincall.math.pricing.one_leg_root`, the same
-        operations as the hooks' default solver, in margincall's exact context
+        from its market's resolved table: :func:`~margincall.math.pricing.one_leg_root`, the
+        same operations as the hooks' default solver, in margincall's exact context
         (:data:`~margincall.decimals.FAST`)."""
-        market = self.markets[position.symbol]
-        inverse = market.inverse
+        table, contract, inverse = market
         outer = getcontext()
         setcontext(FAST)
         try:
-            exposure = position.size * market.contract_size
+            exposure = position.size * contract
             entry = position.entry_price
             at_entry = exposure / entry if inverse else exposure * entry
             margin = position.margin
             collateral = at_entry / position.leverage if margin is None else margin  # type: ignore[operator]
-            sigma = -position.sign if inverse else position.sign
+            sign = 1 if position.side == "long" else -1
+            sigma = -sign if inverse else sign
             root: Decimal | Undecided | None
             if maintenance:
                 root = one_leg_root(table, sigma, exposure, at_entry, collateral)
             else:
                 root = -(collateral - sigma * at_entry) / (sigma * exposure)
                 if root <= 0:
-                    root = None
+                    return None
             if root is None or root is UNDECIDED:
                 return root
             return 1 / root if inverse else root
-        finally:
-            setcontext(outer)
-
-    def _lone_margin(self, position: Position, table: Table, mark: Decimal) -> Decimal:
-        """Maintenance margin of ``position`` at ``mark`` from its resolved table."""
-        market = self.markets[position.symbol]
-        outer = getcontext()
-        setcontext(FAST)
-        try:
-            exposure = position.size * market.contract_size
-            value = exposure / mark if market.inverse else exposure * mark
-            j = bisect_left(table.edges, value)
-            return value * table.rates[j] - table.amounts[j]
         finally:
             setcontext(outer)
 
@@ -574,7 +569,16 @@ class Policy:
         """Maintenance margin of the ``symbol`` position at its mark, in settlement currency."""
         lone = self._lone(account, symbol, side, marks)
         if lone is not None and symbol in lone[2]:
-            return self._lone_margin(lone[0], lone[1], lone[2][symbol])
+            (table, contract, inverse), mark = lone[1], lone[2][symbol]
+            outer = getcontext()
+            setcontext(FAST)
+            try:
+                exposure = lone[0].size * contract
+                value = exposure / mark if inverse else exposure * mark
+                j = bisect_left(table.edges, value)
+                return value * table.rates[j] - table.amounts[j]
+            finally:
+                setcontext(outer)
         return self._maintenance_margin(account, symbol, marks, side)
 
     @_exact
@@ -647,7 +651,7 @@ class Policy:
         needs no marks; a cross one needs the marks of the account's other cross symbols."""
         if self._fast_liquidation:
             lone = self._lone(account, symbol, side, marks)
-            if lone is not None and lone[0].isolated and lone[1].monotone:
+            if lone is not None and lone[0].margin_mode == "isolated" and lone[1][0].monotone:
                 price = self._one_leg(lone[0], lone[1], maintenance=True)
                 if price is not UNDECIDED:
                     return price
@@ -664,7 +668,7 @@ class Policy:
         """Mark price of ``symbol`` at which the position's pool has zero margin balance."""
         if self._fast_bankruptcy:
             lone = self._lone(account, symbol, side, marks)
-            if lone is not None and lone[0].isolated:
+            if lone is not None and lone[0].margin_mode == "isolated":
                 price = self._one_leg(lone[0], lone[1], maintenance=False)
                 assert price is not UNDECIDED  # only the maintenance root can be undecided
                 return price

@@ -385,3 +385,26 @@ def test_a_cross_account_settles_in_one_currency() -> None:
             mark=[60000.0, 3000.0],
             balance=1.0,
         )
+
+
+def test_two_liquidation_prices_are_chosen_by_the_mark() -> None:
+    """BitMEX XBTUSD (a step table): a short of 7,033,000 USD at 20,000 with 7.033 XBT meets
+    its requirement at two prices (tests/test_exact_fast_path.py). With the mark the batch
+    row is the scalar price nearer it; without one the row is refused, naming it, as the
+    scalar API refuses to choose."""
+    policy = POLICIES["bitmex"]
+    columns = {"side": "short", "size": [7033000.0], "entry_price": [20000.0]}
+    margin = 7.033  # the batch takes the float at its exact value, as Decimal(margin) does
+    with pytest.warns(BatchFallbackWarning):
+        risk = policy.isolated_risk("XBTUSD", **columns, margin=[margin], mark=[20000.0])
+    short = mc.Position("XBTUSD", "short", 7033000, 20000, "isolated", margin=Decimal(margin))
+    expected = policy.liquidation_price(
+        mc.Account(0, [short]), "XBTUSD", marks={"XBTUSD": Decimal(20000)}
+    )
+    assert expected is not None
+    assert risk.liquidation_price[0] == float(expected)
+    with (
+        pytest.warns(BatchFallbackWarning),
+        pytest.raises(InvalidInputError, match=r"row 0: .*pass the symbol's mark price"),
+    ):
+        policy.isolated_risk("XBTUSD", **columns, margin=[margin])

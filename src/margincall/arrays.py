@@ -304,19 +304,22 @@ def _exact_row(
         None,
     )
     account = Account._unchecked(Decimal(0), (position,), "one-way")
+    # the mark, when given, also chooses between two liquidation prices (a step table)
+    at = None if marks is None else {symbol: Decimal(float(marks[row]))}
     for figure, flags in redo.items():
         if not flags[row]:
             continue
         value: Decimal | None
-        if figure == "maintenance_margin":
-            assert marks is not None
-            value = policy.maintenance_margin(
-                account, symbol, marks={symbol: Decimal(float(marks[row]))}
-            )
-        elif figure == "liquidation_price":
-            value = policy.liquidation_price(account, symbol)
-        else:
-            value = policy.bankruptcy_price(account, symbol)
+        try:
+            if figure == "maintenance_margin":
+                assert at is not None
+                value = policy.maintenance_margin(account, symbol, marks=at)
+            elif figure == "liquidation_price":
+                value = policy.liquidation_price(account, symbol, marks=at)
+            else:
+                value = policy.bankruptcy_price(account, symbol, marks=at)
+        except InvalidInputError as error:
+            raise InvalidInputError(f"isolated_risk: row {row}: {error}") from None
         results[figure][row] = np.nan if value is None else float(value)
 
 
@@ -560,22 +563,25 @@ def _exact_cross_rows(
             built[a] = (Account._unchecked(balance, positions, "one-way"), marks)
         account, marks = built[a]
         symbol = symbols[symbol_codes[row]]
-        health = None
         for figure, flags in redo.items():
             if not flags[row]:
                 continue
-            value: Decimal | None
-            if figure == "maintenance_margin":
-                value = policy.maintenance_margin(account, symbol, marks=marks)
-            elif figure == "liquidation_price":
-                value = policy.liquidation_price(account, symbol, marks=marks)
-            elif figure == "bankruptcy_price":
-                value = policy.bankruptcy_price(account, symbol, marks=marks)
-            else:
-                health = health or policy.health(account, symbol, marks=marks)
-                value = (
-                    health.margin_balance
-                    if figure == "margin_balance"
-                    else health.maintenance_margin
-                )
+            try:
+                value = _cross_figure(policy, figure, account, symbol, marks)
+            except InvalidInputError as error:
+                raise InvalidInputError(f"cross_risk: row {row}: {error}") from None
             results[figure][row] = np.nan if value is None else float(value)
+
+
+def _cross_figure(
+    policy: Policy, figure: str, account: Account, symbol: str, marks: dict[str, Decimal]
+) -> Decimal | None:
+    """One figure of one cross row through the exact scalar path."""
+    if figure == "maintenance_margin":
+        return policy.maintenance_margin(account, symbol, marks=marks)
+    if figure == "liquidation_price":
+        return policy.liquidation_price(account, symbol, marks=marks)
+    if figure == "bankruptcy_price":
+        return policy.bankruptcy_price(account, symbol, marks=marks)
+    health = policy.health(account, symbol, marks=marks)
+    return health.margin_balance if figure == "margin_balance" else health.maintenance_margin

@@ -70,13 +70,18 @@ class IsolatedRisk:
     def to_pandas(self) -> Any:
         """A pandas DataFrame of the three figures (the ``pandas`` extra) and a boolean
         ``exact`` column marking :attr:`exact_rows`."""
-        try:
-            pd = importlib.import_module("pandas")  # an optional dependency
-        except ImportError:
-            raise MargincallError("to_pandas needs pandas: pip install pandas") from None
-        exact = np.zeros(len(self), dtype=bool)
-        exact[self.exact_rows] = True
-        return pd.DataFrame({**{f: getattr(self, f) for f in FIGURES}, "exact": exact})
+        return _frame(self, FIGURES)
+
+
+def _frame(risk: IsolatedRisk | CrossRisk, figures: tuple[str, ...]) -> Any:
+    """``risk``'s ``figures`` as a pandas DataFrame, with an ``exact`` column."""
+    try:
+        pd = importlib.import_module("pandas")  # an optional dependency
+    except ImportError:
+        raise MargincallError("to_pandas needs pandas: pip install pandas") from None
+    exact = np.zeros(len(risk), dtype=bool)
+    exact[risk.exact_rows] = True
+    return pd.DataFrame({**{f: getattr(risk, f) for f in figures}, "exact": exact})
 
 
 # --- input columns ------------------------------------------------------------------------
@@ -350,13 +355,7 @@ class CrossRisk:
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame of the five figures and a boolean ``exact`` column."""
-        try:
-            pd = importlib.import_module("pandas")  # an optional dependency
-        except ImportError:
-            raise MargincallError("to_pandas needs pandas: pip install pandas") from None
-        exact = np.zeros(len(self), dtype=bool)
-        exact[self.exact_rows] = True
-        return pd.DataFrame({**{f: getattr(self, f) for f in CROSS_FIGURES}, "exact": exact})
+        return _frame(self, CROSS_FIGURES)
 
 
 def _codes(what: str, name: str, column: NDArray[np.object_]) -> tuple[list[Any], NDArray[np.intp]]:

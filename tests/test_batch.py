@@ -408,3 +408,38 @@ def test_two_liquidation_prices_are_chosen_by_the_mark() -> None:
         pytest.raises(InvalidInputError, match=r"row 0: .*pass the symbol's mark price"),
     ):
         policy.isolated_risk("XBTUSD", **columns, margin=[margin])
+
+
+def test_cross_account_labels_keep_their_types() -> None:
+    """A list's 1 and "1" are two accounts (NumPy alone would make both the text "1"), each
+    with its own balance; integer and text columns group the same as lists of objects; an
+    empty book gives empty results."""
+    policy = POLICIES["binance-usdm"]
+    common = {"symbol": "BTCUSDT", "side": "long", "size": 1.0, "entry_price": 60000.0}
+    risk = policy.cross_risk(account=[1, "1"], mark=60000.0, balance=[5.0, 7.0], **common)
+    low, high = risk.liquidation_price  # more balance: liquidated lower
+    assert high < low
+    as_text = policy.cross_risk(
+        account=np.array(["a", "a", "b"]),
+        symbol=["BTCUSDT", "ETHUSDT", "BTCUSDT"],
+        side="long",
+        size=1.0,
+        entry_price=[60000.0, 3000.0, 60000.0],
+        mark=[60000.0, 3000.0, 60000.0],
+        balance=[5.0, 5.0, 5.0],
+    )
+    as_ints = policy.cross_risk(
+        account=np.array([7, 7, 8]),
+        symbol=["BTCUSDT", "ETHUSDT", "BTCUSDT"],
+        side="long",
+        size=1.0,
+        entry_price=[60000.0, 3000.0, 60000.0],
+        mark=[60000.0, 3000.0, 60000.0],
+        balance=[5.0, 5.0, 5.0],
+    )
+    assert np.array_equal(as_text.liquidation_price, as_ints.liquidation_price)
+    assert as_text.margin_balance[0] == as_text.margin_balance[1] != as_text.margin_balance[2]
+    empty = policy.cross_risk(
+        account=[], symbol=[], side=[], size=[], entry_price=[], mark=[], balance=[]
+    )
+    assert len(empty) == 0

@@ -138,8 +138,15 @@ def _signs(what: str, side: object) -> NDArray[np.int8]:
     return np.where(long, 1, -1).astype(np.int8)
 
 
-def _labels(what: str, name: str, value: object) -> NDArray[np.object_]:
-    column = np.asarray(value, dtype=object)
+def _labels(what: str, name: str, value: object) -> NDArray[Any]:
+    """A column of labels (account ids, symbols): an integer or text array (NumPy, pandas,
+    Arrow) keeps its dtype; anything else is objects, so that a list's 1 and "1" stay two
+    labels (NumPy would make both text)."""
+    dtype = getattr(value, "dtype", None)
+    if getattr(dtype, "kind", None) in ("i", "u", "U", "S"):
+        column = np.asarray(value)
+    else:
+        column = np.asarray(value, dtype=object)
     if column.ndim > 1:
         raise InvalidInputError(f"{what}: {name}: expected one column, got shape {column.shape}")
     return column
@@ -358,9 +365,15 @@ class CrossRisk:
         return _frame(self, CROSS_FIGURES)
 
 
-def _codes(what: str, name: str, column: NDArray[np.object_]) -> tuple[list[Any], NDArray[np.intp]]:
-    """The distinct labels of ``column`` in order of first appearance, and each row's index
-    into them; InvalidInputError for a label that cannot be one (unhashable, NaN)."""
+def _codes(what: str, name: str, column: NDArray[Any]) -> tuple[list[Any], NDArray[np.intp]]:
+    """The distinct labels of ``column`` and each row's index into them; InvalidInputError
+    for a label that cannot be one (unhashable, NaN). Sorted in C for integer and text
+    columns (objects that are all strings are text); a dict over the rows otherwise."""
+    if column.dtype == object and all(type(label) is str for label in column.tolist()):
+        column = column.astype(str)
+    if column.dtype.kind in "iuUS":
+        labels, codes = np.unique(column, return_inverse=True)
+        return labels.tolist(), codes.reshape(-1).astype(np.intp)
     found: dict[Any, int] = {}
     codes = np.empty(len(column), dtype=np.intp)
     for row, label in enumerate(column.tolist()):
@@ -493,33 +506,42 @@ def _check_accounts(
     balances: Floats,
 ) -> None:
     """One position per account and symbol, one balance and one settlement currency per
-    account; InvalidInputError naming the account and the rows."""
-    first: dict[tuple[int, int], int] = {}
-    balance: dict[int, int] = {}
-    currency: dict[int, tuple[str, int]] = {}
-    for row, (a, s) in enumerate(zip(account_codes.tolist(), symbol_codes.tolist(), strict=True)):
-        if (a, s) in first:
-            raise InvalidInputError(
-                f"{what}: account {accounts[a]!r} holds {symbols[s]} in rows {first[a, s]} and "
-                f"{row}; the batch takes one position per account and symbol (one-way)"
-            )
-        first[a, s] = row
-        seen = balance.setdefault(a, row)
-        if balances[seen] != balances[row] and not (
-            np.isnan(balances[seen]) and np.isnan(balances[row])
-        ):
-            raise InvalidInputError(
-                f"{what}: account {accounts[a]!r}: balance[{seen}] is {float(balances[seen])!r} "
-                f"but balance[{row}] is {float(balances[row])!r}; an account has one balance"
-            )
-        settles = policy.markets[symbols[s]].settlement_currency
-        held = currency.setdefault(a, (settles, row))
-        if held[0] != settles:
-            raise InvalidInputError(
-                f"{what}: account {accounts[a]!r}: its positions settle in {held[0]} (row "
-                f"{held[1]}) and {settles} (row {row}); a cross account has one settlement "
-                "currency"
-            )
+    account; InvalidInputError naming the account and the first two rows that disagree."""
+    n = len(account_codes)
+    first = np.full(len(accounts), n, dtype=np.intp)
+    np.minimum.at(first, account_codes, np.arange(n))
+    leader = first[account_codes]  # each row's account's first row
+    pairs = account_codes * len(symbols) + symbol_codes
+    _, where, counts = np.unique(pairs, return_index=True, return_counts=True)
+    if (counts > 1).any():
+        pair = pairs[where[np.flatnonzero(counts > 1)[0]]]
+        rows = np.flatnonzero(pairs == pair)[:2]
+        raise InvalidInputError(
+            f"{what}: account {accounts[account_codes[rows[0]]]!r} holds "
+            f"{symbols[symbol_codes[rows[0]]]} in rows {rows[0]} and {rows[1]}; the batch "
+            "takes one position per account and symbol (one-way)"
+        )
+    differ = np.flatnonzero(balances != balances[leader])
+    if len(differ):
+        row = differ[0]
+        seen = leader[row]
+        raise InvalidInputError(
+            f"{what}: account {accounts[account_codes[row]]!r}: balance[{seen}] is "
+            f"{float(balances[seen])!r} but balance[{row}] is {float(balances[row])!r}; an "
+            "account has one balance"
+        )
+    currencies = [policy.markets[symbol].settlement_currency for symbol in symbols]
+    settles = np.unique(currencies, return_inverse=True)[1].reshape(-1)[symbol_codes]
+    differ = np.flatnonzero(settles != settles[leader])
+    if len(differ):
+        row = differ[0]
+        seen = leader[row]
+        raise InvalidInputError(
+            f"{what}: account {accounts[account_codes[row]]!r}: its positions settle in "
+            f"{currencies[symbol_codes[seen]]} (row {seen}) and "
+            f"{currencies[symbol_codes[row]]} (row {row}); a cross account has one "
+            "settlement currency"
+        )
 
 
 def _exact_cross_rows(
@@ -536,9 +558,11 @@ def _exact_cross_rows(
     """The flagged figures of ``rows`` through the exact scalar path, one Account each."""
     if not len(rows):
         return
-    members: dict[int, list[int]] = {}
-    for row, a in enumerate(account_codes.tolist()):
-        members.setdefault(a, []).append(row)
+    order = np.argsort(account_codes, kind="stable")  # each account's rows, in row order
+    bounds = np.searchsorted(account_codes[order], np.arange(account_codes.max() + 2))
+    members = {
+        a: order[bounds[a] : bounds[a + 1]].tolist() for a in set(account_codes[rows].tolist())
+    }
     built: dict[int, tuple[Account, dict[str, Decimal]]] = {}
     for row in rows.tolist():
         a = int(account_codes[row])

@@ -425,7 +425,7 @@ def test_cross_account_labels_keep_their_types() -> None:
         side="long",
         size=1.0,
         entry_price=[60000.0, 3000.0, 60000.0],
-        mark=[60000.0, 3000.0, 60000.0],
+        mark=[60000.0, 3000.0, 61000.0],
         balance=[5.0, 5.0, 5.0],
     )
     as_ints = policy.cross_risk(
@@ -434,11 +434,11 @@ def test_cross_account_labels_keep_their_types() -> None:
         side="long",
         size=1.0,
         entry_price=[60000.0, 3000.0, 60000.0],
-        mark=[60000.0, 3000.0, 60000.0],
+        mark=[60000.0, 3000.0, 61000.0],
         balance=[5.0, 5.0, 5.0],
     )
     assert np.array_equal(as_text.liquidation_price, as_ints.liquidation_price)
-    assert as_text.margin_balance[0] == as_text.margin_balance[1] != as_text.margin_balance[2]
+    assert list(as_text.margin_balance) == [5.0, 5.0, 1005.0]  # b's long gained 1,000
     empty = policy.cross_risk(
         account=[], symbol=[], side=[], size=[], entry_price=[], mark=[], balance=[]
     )

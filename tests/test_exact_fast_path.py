@@ -175,3 +175,22 @@ def test_step_table_with_two_roots_takes_the_general_path() -> None:
     assert policy.liquidation_price(account, "XBTUSD", marks=marks) == nearer.price
     with pytest.raises(mc.InvalidInputError, match="pass the symbol's mark price"):
         policy.liquidation_price(account, "XBTUSD")
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_overridden_hooks_are_the_plugins_own(name: str) -> None:
+    """``overridden_hooks`` names exactly the computation hooks that the modules of the
+    policy's plugins mark with ``@hookimpl`` (read from the modules, not the manager), each
+    with the plugins implementing it; the file hooks are left out."""
+    import importlib
+
+    policy = POLICIES[name]
+    expected: dict[str, list[str]] = {}
+    for plugin in policy.spec.plugins:
+        module = importlib.import_module(f"margincall_plugins.{plugin}")
+        for attribute, value in vars(module).items():
+            marked = attribute.startswith("margincall_") and hasattr(value, "margincall_impl")
+            if marked and attribute not in ("margincall_policy_files", "margincall_check_config"):
+                expected.setdefault(attribute, []).append(plugin)
+    got = {hook: list(plugins) for hook, plugins in policy.overridden_hooks.items()}
+    assert got == expected

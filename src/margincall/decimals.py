@@ -20,7 +20,7 @@ from decimal import (
     Overflow,
     localcontext,
 )
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeGuard, TypeVar
 
 from margincall.errors import InvalidInputError
 
@@ -129,6 +129,18 @@ def in_range(value: Decimal, what: str) -> Decimal:
             "are accepted"
         )
     return value
+
+
+def is_bounded_positive(value: object) -> TypeGuard[Decimal]:
+    """Whether ``value`` is a Decimal that ``positive(value, what, bounded=True)`` returns
+    as it is: the check without building the name an error would carry."""
+    return (
+        type(value) is Decimal
+        and value.is_finite()
+        and value > 0
+        and _LEADING_LOW <= value.adjusted() < _LEADING_HIGH
+        and int(value.as_tuple().exponent) >= -MAX_PLACES
+    )
 
 
 def to_decimal(value: object, what: str, *, bounded: bool = False) -> Decimal:

@@ -35,6 +35,7 @@ from margincall.decimals import (
     ZERO,
     Number,
     exact,
+    is_bounded_positive,
     non_negative,
     positive,
     running_in,
@@ -415,7 +416,11 @@ class Policy:
         checked = {}
         for symbol, price in marks.items():
             self.market(symbol)
-            checked[symbol] = positive(price, f"mark price of {symbol}", bounded=True)
+            checked[symbol] = (
+                price
+                if is_bounded_positive(price)
+                else positive(price, f"mark price of {symbol}", bounded=True)
+            )
         return checked
 
     @staticmethod
@@ -512,12 +517,12 @@ class Policy:
     # --- the fast exact path: one position, a resolved table, no plugin code --------------
 
     def _lone(
-        self, account: Account, symbol: str, side: str | None, marks: object
-    ) -> tuple[Position, tuple[Table, Decimal, bool], dict[str, Decimal]] | None:
-        """The account's one position, its market's resolved table, contract size and
-        inverse flag, and the checked marks, when a figure of ``symbol`` concerns exactly
-        that position and the table is resolved: what the fast path computes with. None
-        otherwise (and for anything a check would refuse: the general path says why)."""
+        self, account: Account, symbol: str, side: str | None
+    ) -> tuple[Position, tuple[Table, Decimal, bool]] | None:
+        """The account's one position and its market's resolved table, contract size and
+        inverse flag, when a figure of ``symbol`` concerns exactly that position and the
+        table is resolved: what the fast path computes with. None otherwise (and for
+        anything a check would refuse: the general path says why)."""
         if type(account) is not Account:
             return None
         positions = account.positions
@@ -527,19 +532,30 @@ class Policy:
         if position.symbol != symbol or (side is not None and side != position.side):
             return None
         market = self._lone_markets.get(symbol)
-        if market is None:
-            return None
-        return position, market, (self._marks(marks) if marks else {})  # type: ignore[arg-type]
+        return None if market is None else (position, market)
 
-    @staticmethod
-    def _one_leg(
-        position: Position, market: tuple[Table, Decimal, bool], maintenance: bool
+    def _fast_price(
+        self,
+        account: Account,
+        symbol: str,
+        side: str | None,
+        marks: object,
+        maintenance: bool,
     ) -> Decimal | Undecided | None:
-        """The liquidation (``maintenance``) or bankruptcy price of an isolated ``position``
-        from its market's resolved table: :func:`~margincall.math.pricing.one_leg_root`, the
-        same operations as the hooks' default solver, in margincall's exact context
-        (:data:`~margincall.decimals.FAST`)."""
-        table, contract, inverse = market
+        """The liquidation (``maintenance``) or bankruptcy price of a lone isolated position
+        from its market's resolved table, in margincall's exact context
+        (:data:`~margincall.decimals.FAST`): the same operations as the hooks' default
+        solver (:func:`~margincall.math.pricing.one_leg_root` for the first; the second is
+        ``(A − σ·c) / k``, their ``−(c − σ·A) / (σ·k)``, rounded alike). UNDECIDED: the
+        general path answers."""
+        lone = self._lone(account, symbol, side)
+        if lone is None or lone[0].margin_mode != "isolated":
+            return UNDECIDED
+        position, (table, contract, inverse) = lone
+        if maintenance and not table.monotone:
+            return UNDECIDED
+        if marks:
+            self._marks(marks)  # type: ignore[arg-type]
         outer = getcontext()
         setcontext(FAST)
         try:
@@ -548,17 +564,16 @@ class Policy:
             at_entry = exposure / entry if inverse else exposure * entry
             margin = position.margin
             collateral = at_entry / position.leverage if margin is None else margin  # type: ignore[operator]
-            sign = 1 if position.side == "long" else -1
-            sigma = -sign if inverse else sign
+            up = (position.side == "long") != inverse  # σ = +1
             root: Decimal | Undecided | None
             if maintenance:
-                root = one_leg_root(table, sigma, exposure, at_entry, collateral)
+                root = one_leg_root(table, 1 if up else -1, exposure, at_entry, collateral)
+                if root is None or root is UNDECIDED:
+                    return root
             else:
-                root = -(collateral - sigma * at_entry) / (sigma * exposure)
+                root = ((at_entry - collateral) if up else (collateral + at_entry)) / exposure
                 if root <= 0:
                     return None
-            if root is None or root is UNDECIDED:
-                return root
             return 1 / root if inverse else root
         finally:
             setcontext(outer)
@@ -567,9 +582,10 @@ class Policy:
         self, account: Account, symbol: str, *, marks: Mapping[str, object], side: str | None = None
     ) -> Decimal:
         """Maintenance margin of the ``symbol`` position at its mark, in settlement currency."""
-        lone = self._lone(account, symbol, side, marks)
-        if lone is not None and symbol in lone[2]:
-            (table, contract, inverse), mark = lone[1], lone[2][symbol]
+        lone = self._lone(account, symbol, side)
+        checked = self._marks(marks) if lone is not None else {}
+        if lone is not None and symbol in checked:
+            (table, contract, inverse), mark = lone[1], checked[symbol]
             outer = getcontext()
             setcontext(FAST)
             try:
@@ -650,11 +666,9 @@ class Policy:
         symbols held at ``marks``; None where no positive price exists. An isolated position
         needs no marks; a cross one needs the marks of the account's other cross symbols."""
         if self._fast_liquidation:
-            lone = self._lone(account, symbol, side, marks)
-            if lone is not None and lone[0].margin_mode == "isolated" and lone[1][0].monotone:
-                price = self._one_leg(lone[0], lone[1], maintenance=True)
-                if price is not UNDECIDED:
-                    return price
+            price = self._fast_price(account, symbol, side, marks, maintenance=True)
+            if price is not UNDECIDED:
+                return price
         return self._price(self._liquidation_price, account, symbol, marks, side)
 
     def bankruptcy_price(
@@ -667,10 +681,8 @@ class Policy:
     ) -> Decimal | None:
         """Mark price of ``symbol`` at which the position's pool has zero margin balance."""
         if self._fast_bankruptcy:
-            lone = self._lone(account, symbol, side, marks)
-            if lone is not None and lone[0].margin_mode == "isolated":
-                price = self._one_leg(lone[0], lone[1], maintenance=False)
-                assert price is not UNDECIDED  # only the maintenance root can be undecided
+            price = self._fast_price(account, symbol, side, marks, maintenance=False)
+            if price is not UNDECIDED:
                 return price
         return self._price(self._bankruptcy_price, account, symbol, marks, side)
 

@@ -132,8 +132,10 @@ def _signs(what: str, side: object) -> NDArray[np.int8]:
     if len(wrong):
         row = wrong[0]
         shown = f"side[{row}]" if column.ndim else "side"
+        value = column.flat[row]
+        value = value.item() if isinstance(value, np.generic) else value  # 'up', not np.str_
         raise InvalidInputError(
-            f"{what}: {shown}: must be 'long' or 'short' (or +1/-1), got {column.flat[row]!r}"
+            f"{what}: {shown}: must be 'long' or 'short' (or +1/-1), got {value!r}"
         )
     return np.where(long, 1, -1).astype(np.int8)
 

@@ -17,7 +17,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 import margincall as mc
-from margincall.decimals import ZERO, exact
+from margincall.decimals import ZERO, exact, exponent, is_bounded_positive, positive
 from margincall.math.pricing import (
     UNDECIDED,
     Leg,
@@ -194,3 +194,31 @@ def test_overridden_hooks_are_the_plugins_own(name: str) -> None:
                 expected.setdefault(attribute, []).append(plugin)
     got = {hook: list(plugins) for hook, plugins in policy.overridden_hooks.items()}
     assert got == expected
+
+
+@given(value=st.decimals(allow_nan=False, allow_infinity=False))
+def test_exponent_is_the_tuples(value: Decimal) -> None:
+    """``decimals.exponent`` reads from the string what ``as_tuple()`` holds, for every
+    finite Decimal (plain and scientific notation, signs, zeros, trailing zeros)."""
+    assert exponent(value) == value.as_tuple().exponent
+
+
+@given(
+    value=st.one_of(
+        st.decimals(allow_nan=True, allow_infinity=True),
+        st.integers(),
+        st.decimals(min_value=Decimal("1e-31"), max_value=Decimal("1e31"), places=110),
+    )
+)
+def test_bounded_positive_accepts_what_positive_returns_as_is(value: object) -> None:
+    """``is_bounded_positive`` accepts only what ``positive(..., bounded=True)`` accepts and
+    returns unchanged, and all of it but Decimals written with more than 100 places of
+    which the last are zeros (those take ``positive`` itself)."""
+    try:
+        accepted = positive(value, "x", bounded=True) is value
+    except mc.InvalidInputError:
+        accepted = False
+    quick = is_bounded_positive(value)
+    assert not quick or accepted
+    if accepted and type(value) is Decimal and exponent(value) >= -100:
+        assert quick

@@ -131,15 +131,30 @@ def in_range(value: Decimal, what: str) -> Decimal:
     return value
 
 
+def exponent(value: Decimal) -> int:
+    """The exponent of a finite Decimal (``value.as_tuple().exponent``), read from its
+    scientific string, which is several times cheaper than building the tuple: plain
+    notation has ``-exponent`` digits after the point; otherwise the exponent after ``E``
+    less the digits after the point."""
+    text = str(value)
+    e = text.find("E")
+    if e < 0:
+        dot = text.find(".")
+        return 0 if dot < 0 else dot + 1 - len(text)
+    dot = text.find(".", 0, e)
+    return int(text[e + 1 :]) - (0 if dot < 0 else e - dot - 1)
+
+
 def is_bounded_positive(value: object) -> TypeGuard[Decimal]:
     """Whether ``value`` is a Decimal that ``positive(value, what, bounded=True)`` returns
-    as it is: the check without building the name an error would carry."""
+    as it is: the check without building the name an error would carry (an exponent of at
+    least ``-MAX_PLACES`` means at most that many places)."""
     return (
         type(value) is Decimal
         and value.is_finite()
-        and value > 0
+        and value > ZERO
         and _LEADING_LOW <= value.adjusted() < _LEADING_HIGH
-        and int(value.as_tuple().exponent) >= -MAX_PLACES
+        and exponent(value) >= -MAX_PLACES
     )
 
 

@@ -411,7 +411,11 @@ class Policy:
     def _marks(self, marks: Mapping[str, object] | None) -> dict[str, Decimal]:
         if marks is None:
             return {}
-        if type(marks) is not dict and not isinstance(marks, Mapping):
+        if type(marks) is dict:  # the common case, checked without a copy when all is well
+            known = self.markets
+            if all(s in known and is_bounded_positive(p) for s, p in marks.items()):
+                return marks
+        elif not isinstance(marks, Mapping):
             raise InvalidInputError(f"marks: expected a mapping of symbol to price, got {marks!r}")
         checked = {}
         for symbol, price in marks.items():

@@ -413,7 +413,10 @@ class Policy:
             return {}
         if type(marks) is dict:  # the common case, checked without a copy when all is well
             known = self.markets
-            if all(s in known and is_bounded_positive(p) for s, p in marks.items()):
+            for symbol, price in marks.items():
+                if symbol not in known or not is_bounded_positive(price):
+                    break
+            else:
                 return marks
         elif not isinstance(marks, Mapping):
             raise InvalidInputError(f"marks: expected a mapping of symbol to price, got {marks!r}")

@@ -105,12 +105,12 @@ def _floats(what: str, name: str, value: object) -> Floats:
 def _check(what: str, name: str, column: Floats, check: Check) -> None:
     """Every row as the scalar API checks it (``check``, bounded); InvalidInputError naming
     the first row it refuses."""
-    magnitude = np.abs(column)
-    wrong = ~np.isfinite(column) | (magnitude >= LARGE) | ((column != 0) & (magnitude < SMALL))
-    if check is positive:
-        wrong |= column <= 0
-    elif check is non_negative:
-        wrong |= column < 0
+    # the rows not plainly fine go to the scalar check itself (NaN compares False: not fine)
+    magnitude = column if check is not to_decimal else np.abs(column)
+    fine = (magnitude >= SMALL) & (magnitude < LARGE)
+    if check is not positive:
+        fine |= column == 0
+    wrong = ~fine
     for row in np.flatnonzero(wrong):
         shown = f"{name}[{row}]" if column.ndim else name
         check(Decimal(float(column.flat[row])), f"{what}: {shown}", bounded=True)

@@ -383,9 +383,10 @@ def _near(x: Floats, ladders: Floats, up: Flags, j: NDArray[np.intp]) -> Flags:
     steps = ladders.shape[1]
     if not steps:
         return np.zeros(len(x), dtype=bool)
-    row = np.where(up, 0, 1) if len(ladders) > 1 else 0
-    below = ladders[row, np.maximum(j - 1, 0)]
-    above = ladders[row, np.minimum(j, steps - 1)]
+    flat = ladders.reshape(-1)
+    row = np.where(up, 0, steps) if len(ladders) > 1 else 0  # where the row's ladder starts
+    below = flat[row + np.maximum(j - 1, 0)]  # (where j is 0, a step that is not read)
+    above = flat[row + np.minimum(j, steps - 1)]
     tolerance = LADDER_TOLERANCE * np.abs(x)
     near: Flags = ((j > 0) & (np.abs(x - below) <= tolerance)) | (
         (j < steps) & (np.abs(above - x) <= tolerance)

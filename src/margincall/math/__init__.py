@@ -10,5 +10,12 @@ Modules:
 
 * :mod:`~margincall.math.tiers`: tier tables, bracket lookup, the maintenance-amount
   recursion, and :class:`~margincall.math.tiers.Table`, a table resolved once for fast solving;
-* :mod:`~margincall.math.pricing`: liquidation and bankruptcy prices, exactly.
+* :mod:`~margincall.math.pricing`: liquidation and bankruptcy prices, exactly;
+* :mod:`~margincall.math.position`: exposure, value and PnL (linear and inverse), leverage;
+* :mod:`~margincall.math.health`: a pool's health;
+* :mod:`~margincall.math.rounding`: lots and ticks;
+* :mod:`~margincall.math.fund`: the insurance fund's capacity and history;
+* :mod:`~margincall.math.adl`: ADL ranking terms;
+* :mod:`~margincall.math.batch`: the same figures vectorised over columns (NumPy, the
+  ``batch`` extra; imported only by the batch front, :mod:`margincall.arrays`).
 """

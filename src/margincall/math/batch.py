@@ -8,20 +8,21 @@ negated for inverse contracts):
 * bankruptcy: ``v = A − σ·m``;
 * liquidation: ``v = (T − σ·amount_j) / (1 − σ·rate_j)`` with ``T = A − σ·m`` and ``j`` the
   tier whose step of the table's ladder holds ``T`` (:class:`~margincall.math.tiers.Table`;
-  one ``searchsorted`` for every row);
+  a compare per step, for every row at once);
 * maintenance margin at the mark: ``value·rate_j − amount_j``, ``j`` the tier holding ``value``;
 
 and the price is ``v / k`` (linear) or ``k / v`` (inverse).
 
 **Exactness.** Every figure is computed in double-double arithmetic (a pair of float64
 ``hi + lo``, about 106 bits, by Dekker's and Knuth's error-free products and sums) from the
-float64 inputs taken at their exact binary values. Its error is below :data:`ERROR` times the
-magnitudes of the terms summed (which covers both this arithmetic and the exact path's
-50-digit rounding). A row is *certain* when, by that bound, its result lies away from every
+float64 inputs taken at their exact binary values, and carries a bound on its error: what
+each step leaves out (none for a product of two float64, or a sum kept exactly), :data:`OP`
+for each double-double product or quotient, and :data:`DEC` for the exact path's own
+50-digit rounding. A row is *certain* when, by that bound, its result lies away from every
 boundary that could change it: a tier edge (the tier would differ), zero (no positive price:
 NaN) and a float64 rounding boundary (the midpoint between two neighbouring doubles). Then
 ``hi`` is the exact result rounded to float64. Every other row is returned as uncertain: the
-caller recomputes it through the exact scalar path. O(rows × log tiers), in chunks of
+caller recomputes it through the exact scalar path. O(rows × tiers), in chunks of
 :data:`CHUNK` rows that stay in the CPU cache.
 """
 

@@ -519,8 +519,6 @@ class Policy:
         initial = self._initial_margin(self.spec, self.market(member.symbol), member, value)
         return pnl, requirement, initial
 
-    # --- public figures -------------------------------------------------------------------
-
     # --- the fast exact path: one position, a resolved table, no plugin code --------------
 
     def _lone(
@@ -584,6 +582,8 @@ class Policy:
             return 1 / root if inverse else root
         finally:
             setcontext(outer)
+
+    # --- public figures -------------------------------------------------------------------
 
     def maintenance_margin(
         self, account: Account, symbol: str, *, marks: Mapping[str, object], side: str | None = None
@@ -729,7 +729,7 @@ class Policy:
         has no vectorised form in this policy is computed row by row, with a
         :class:`~margincall.arrays.BatchFallbackWarning` naming the hook. Raises
         InvalidInputError naming the first row the scalar API would refuse.
-        Cost: O(rows × log tiers) plus the exact rows."""
+        Cost: O(rows × tiers) plus the exact rows."""
         try:
             from margincall.arrays import isolated_risk  # NumPy: the batch extra
         except ImportError as error:
@@ -769,7 +769,7 @@ class Policy:
         the exact scalar result rounded to float64 (see :meth:`isolated_risk`). Raises
         InvalidInputError naming the first row the scalar API would refuse, two positions of
         one account in one symbol, or an account with two balances or two settlement
-        currencies. Cost: O(rows × (log tiers + symbols per account)) plus the exact rows."""
+        currencies. Cost: O(rows × (tiers + symbols per account)) plus the exact rows."""
         try:
             from margincall.arrays import cross_risk  # NumPy: the batch extra
         except ImportError as error:

@@ -67,7 +67,7 @@ def risk(frame: Any, policy: Policy, *, mark: Mapping[str, object] | None = None
     scalar result for the row's float64 inputs, rounded to float64. Bad input gets one
     InvalidInputError naming the column, the row label and the reason. A figure whose rule
     has no vectorised form in ``policy`` warns (:class:`~margincall.arrays.BatchFallbackWarning`)
-    and is computed row by row. Cost: O(rows × log tiers) plus the exact rows."""
+    and is computed row by row. Cost: O(rows × tiers) plus the exact rows."""
     np_, pd = _modules()
     if not isinstance(frame, pd.DataFrame):
         raise InvalidInputError(

@@ -433,7 +433,7 @@ def cross_figures(
     ``symbol`` indexes ``tables`` (monotone ones, for the liquidation price); ``account``
     indexes ``balance``. Each as ``(float64 values, uncertain rows)``, the rules and the
     bounds of :func:`one_leg_figures`, with each sum's error bounded by :data:`OP` times the
-    magnitudes it adds. O(rows × (log tiers + symbols per account))."""
+    magnitudes it adds. O(rows × (tiers + symbols per account))."""
     n, accounts = len(size), len(balance)
     pnl_h, pnl_l, pnl_e, pnl_size = (np.zeros(n) for _ in range(4))
     mm_h, mm_l, mm_e = (np.zeros(n) for _ in range(3))

@@ -9,11 +9,12 @@ implementations are resolved once, here, into plain callables; no computation go
 from __future__ import annotations
 
 import functools
+import importlib
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, getcontext, setcontext
 from pathlib import Path
-from types import MappingProxyType
+from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -55,6 +56,7 @@ from margincall.math.pricing import (
     Undecided,
     one_leg_root,
     safe_interval,
+    table_of,
 )
 from margincall.math.tiers import Table, Tier, tier_index
 from margincall.mechanisms import DEFAULT_PLUGINS
@@ -274,7 +276,7 @@ class Policy:
                     tiers = self._maintenance_tiers(self.spec, market, None)
                 except MargincallError:
                     continue
-                tables[symbol] = Table(tiers)
+                tables[symbol] = table_of(tiers)  # the one solve() finds for these tiers
         return tables
 
     # --- description ----------------------------------------------------------------------
@@ -730,13 +732,7 @@ class Policy:
         :class:`~margincall.arrays.BatchFallbackWarning` naming the hook. Raises
         InvalidInputError naming the first row the scalar API would refuse.
         Cost: O(rows × tiers) plus the exact rows."""
-        try:
-            from margincall.arrays import isolated_risk  # NumPy: the batch extra
-        except ImportError as error:
-            raise MargincallError(
-                f"isolated_risk needs NumPy: pip install 'margincall[batch]' ({error})"
-            ) from None
-        return isolated_risk(
+        risk: IsolatedRisk = _batch("isolated_risk").isolated_risk(
             self,
             symbol,
             side=side,
@@ -745,6 +741,7 @@ class Policy:
             margin=margin,
             mark=mark,
         )
+        return risk
 
     def cross_risk(
         self,
@@ -770,13 +767,7 @@ class Policy:
         InvalidInputError naming the first row the scalar API would refuse, two positions of
         one account in one symbol, or an account with two balances or two settlement
         currencies. Cost: O(rows × (tiers + symbols per account)) plus the exact rows."""
-        try:
-            from margincall.arrays import cross_risk  # NumPy: the batch extra
-        except ImportError as error:
-            raise MargincallError(
-                f"cross_risk needs NumPy: pip install 'margincall[batch]' ({error})"
-            ) from None
-        return cross_risk(
+        crossed: CrossRisk = _batch("cross_risk").cross_risk(
             self,
             account=account,
             symbol=symbol,
@@ -786,6 +777,7 @@ class Policy:
             mark=mark,
             balance=balance,
         )
+        return crossed
 
     @_exact
     def risk(self, account: Account, *, marks: Mapping[str, object]) -> tuple[PositionRisk, ...]:
@@ -1061,6 +1053,18 @@ class Policy:
 
 
 # --- loading ------------------------------------------------------------------------------
+
+
+def _batch(call: str) -> ModuleType:
+    """The batch front (:mod:`margincall.arrays`), imported when a batch call needs it: it
+    needs NumPy, the ``batch`` extra; without it, a MargincallError saying how to install."""
+    try:
+        return importlib.import_module("margincall.arrays")
+    except ImportError as error:
+        raise MargincallError(
+            f"{call} needs NumPy: pip install 'margincall[batch]' ({error})"
+        ) from None
+
 
 _FILE_HOOKS = frozenset({"margincall_policy_files", "margincall_check_config"})
 """Hooks that find or check policy files, not computation: left out of
